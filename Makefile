@@ -1,0 +1,45 @@
+# One command to set up and run the main job, one to run the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+SAMPLE_MESSAGES ?= 20000
+SAMPLE := warehouse/sample/messages.jsonl
+WAREHOUSE := warehouse/sentiment.duckdb
+
+.PHONY: setup run test lint format ui clean
+
+# The venv is rebuilt when the lock file or the package definition changes.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+## make run: generate the sample, materialize every asset, print a summary
+run: setup
+	$(BIN)/sentiment-warehouse sample --messages $(SAMPLE_MESSAGES) --out $(SAMPLE)
+	$(BIN)/sentiment-warehouse run --source $(SAMPLE) --format kustomer --warehouse $(WAREHOUSE)
+
+## make test: the whole test suite (unit, integration, end-to-end on ../shared/data)
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix dbt_project/models
+
+## make ui: the Dagster UI with the lineage graph and the run history
+ui: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf warehouse .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Customer sentiment warehouse: the Dagster code location."""

@@ -1,0 +1,1 @@
+"""Dagster assets: ingest, scoring, and the dbt models."""

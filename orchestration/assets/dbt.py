@@ -1,0 +1,61 @@
+"""The dbt models as Dagster assets, one asset per model, dbt tests as asset checks."""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from ..dbt_project import dbt_project
+from ..resources import WarehouseResource
+
+# Under `dagster dev` the manifest is rebuilt on load; everywhere else it is prepared by the
+# project's own commands (CLI, tests, CI) before this module is imported.
+dbt_project.prepare_if_dev()
+
+
+def dbt_vars(warehouse_path: Path) -> dict[str, Any]:
+    """The ``--vars`` every dbt invocation gets: the warehouse file dbt's profile opens."""
+    return {"warehouse_path": str(warehouse_path)}
+
+
+def dbt_build_args(warehouse_path: Path) -> list[str]:
+    """``dbt build`` arguments: models, data tests and unit tests in one DAG-ordered run."""
+    return ["build", "--vars", json.dumps(dbt_vars(warehouse_path), sort_keys=True)]
+
+
+class SentimentDbtTranslator(DagsterDbtTranslator):
+    """Keys models by schema and name (``marts/fct_message_sentiment``), groups them by
+    layer, and leaves sources to their ``meta.dagster.asset_key`` (the Python assets)."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] not in ("model", "seed", "snapshot"):
+            return spec
+        schema = props.get("config", {}).get("schema") or props.get("schema")
+        return spec.replace_attributes(
+            key=dg.AssetKey([schema, props["name"]]),
+            group_name=schema,
+        ).merge_attributes(kinds={"duckdb"})
+
+
+translator = SentimentDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator
+)
+def sentiment_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Staging views, intermediate and the marts (message, conversation, customer, daily),
+    built and tested by ``dbt build`` against the warehouse file."""
+    yield from dbt.cli(dbt_build_args(warehouse.database_path()), context=context).stream()

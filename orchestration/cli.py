@@ -1,0 +1,125 @@
+"""``sentiment-warehouse``: run the main job, or write the generated sample.
+
+The run executes the same Definitions as the Dagster UI, on the Dagster instance in
+``DAGSTER_HOME``, so CLI runs show in the UI's run history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .sources import READERS
+
+ENV_BY_OPTION = {
+    "source": "SENTIMENT_SOURCE_PATH",
+    "format": "SENTIMENT_SOURCE_FORMAT",
+    "warehouse": "SENTIMENT_WAREHOUSE_PATH",
+    "engine": "SENTIMENT_ENGINE",
+    "workers": "SENTIMENT_WORKERS",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentiment-warehouse", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="ingest, score and build every table")
+    run.add_argument("--source", help="input file or folder [$SENTIMENT_SOURCE_PATH]")
+    run.add_argument(
+        "--format",
+        choices=sorted(READERS),
+        help="input format [$SENTIMENT_SOURCE_FORMAT, kustomer]",
+    )
+    run.add_argument(
+        "--warehouse", help="DuckDB file [$SENTIMENT_WAREHOUSE_PATH, warehouse/sentiment.duckdb]"
+    )
+    run.add_argument(
+        "--engine", choices=["vader"], help="sentiment engine [$SENTIMENT_ENGINE, vader]"
+    )
+    run.add_argument(
+        "--workers", type=int, help="scoring processes [$SENTIMENT_WORKERS, one per core]"
+    )
+    run.add_argument(
+        "--dagster-home", help="Dagster instance folder [$DAGSTER_HOME, .dagster_home]"
+    )
+
+    sample = commands.add_parser("sample", help="write the generated sample (Kustomer JSON Lines)")
+    sample.add_argument(
+        "--messages", type=int, default=5_000, help="number of lines (default 5000)"
+    )
+    sample.add_argument("--out", required=True, help="output file")
+    sample.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    return parser
+
+
+def apply_run_options(args: argparse.Namespace, environ: dict[str, str]) -> None:
+    """Turn options into the environment variables the resources read at run time.
+
+    Paths become absolute so the dbt subprocess and the UI resolve them the same way.
+    """
+    for option, env_name in ENV_BY_OPTION.items():
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if option in ("source", "warehouse"):
+            value = str(Path(value).resolve())
+        environ[env_name] = str(value)
+    home = args.dagster_home or environ.get("DAGSTER_HOME") or ".dagster_home"
+    environ["DAGSTER_HOME"] = str(Path(home).resolve())
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_run_options(args, os.environ)
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    print(f"preparing the dbt project (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+    from .dbt_project import prepare_manifest
+
+    prepare_manifest()
+
+    import dagster as dg
+
+    from .definitions import WAREHOUSE_JOB, defs
+    from .resources import WarehouseResource
+
+    started = time.perf_counter()
+    result = defs.resolve_job_def(WAREHOUSE_JOB).execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
+    )
+    if not result.success:
+        print(f"run {result.run_id} failed; see the messages above", file=sys.stderr)
+        return 1
+    from .report import format_summary
+
+    print(f"\nrun {result.run_id} succeeded in {time.perf_counter() - started:.1f} s")
+    print(format_summary(WarehouseResource().database_path(), os.environ["DAGSTER_HOME"]))
+    return 0
+
+
+def sample(args: argparse.Namespace) -> int:
+    from .sample.generator import write_sample
+
+    started = time.perf_counter()
+    stats = write_sample(args.out, args.messages, seed=args.seed)
+    print(
+        f"wrote {stats.messages:,} messages ({stats.malformed} malformed lines), "
+        f"{stats.conversations:,} conversations, {stats.customers:,} customers to {args.out} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return {"run": run, "sample": sample}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

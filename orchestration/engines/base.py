@@ -1,0 +1,62 @@
+"""The engine interface and the score every engine returns.
+
+The score is modelled on Amazon Comprehend's ``DetectSentiment`` answer, plus the two numbers
+Kustomer shows (an integer polarity and a confidence) and a -1..1 strength (``score``). The
+assets only see this module: a new engine (Comprehend) drops in by implementing
+:class:`SentimentEngine`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SENTIMENTS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+
+# |score| below this is neutral, for messages and for every aggregate.
+NEUTRAL_BAND = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentScore:
+    """One text's sentiment. Class probabilities sum to 1."""
+
+    sentiment: str
+    positive: float
+    negative: float
+    neutral: float
+    mixed: float
+    score: float
+    polarity: int
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreFailure:
+    """A text the engine could not score: stored unscored with the code and reason."""
+
+    status: str  # engine_error | unsupported_language | ...
+    reason: str
+
+
+def polarity_of(sentiment: str) -> int:
+    """Kustomer's integer polarity: 1 for POSITIVE, -1 for NEGATIVE, else 0."""
+    return {"POSITIVE": 1, "NEGATIVE": -1}.get(sentiment, 0)
+
+
+class SentimentEngine(ABC):
+    """Scores texts of one language. Implementations must be safe to call from an asset."""
+
+    name: str
+    version: str
+
+    @abstractmethod
+    def supports(self, language: str | None) -> bool:
+        """Whether the engine can score this language (None: unknown)."""
+
+    @abstractmethod
+    def score_batch(
+        self, texts: Sequence[str], language: str | None
+    ) -> list[SentimentScore | ScoreFailure]:
+        """Score texts of one language, answering in the same order."""

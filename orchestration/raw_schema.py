@@ -1,0 +1,70 @@
+"""DDL of the raw schema that the Python assets write and the dbt sources read.
+
+Timestamps are stored as naive ``TIMESTAMP`` values in UTC: analysts get the same answer
+whatever their session time zone, and the column names say nothing else is meant.
+"""
+
+RAW_SCHEMA_DDL = """
+create schema if not exists raw;
+
+create table if not exists raw.messages (
+    message_id      varchar primary key,
+    conversation_id varchar not null,
+    customer_id     varchar not null,
+    channel         varchar not null,
+    direction       varchar not null,      -- 'in' (customer) or 'out' (agent or bot)
+    created_at      timestamp not null,    -- UTC
+    updated_at      timestamp not null,    -- UTC; created_at when the source has no edit time
+    body            varchar,
+    subject         varchar,
+    language        varchar,               -- BCP-47 code when the source knows it
+    source_name     varchar not null,      -- file the row came from
+    source_row      bigint not null,       -- 1-based line or row number in that file
+    ingested_at     timestamp not null
+);
+
+create table if not exists raw.rejected_messages (
+    source_name varchar not null,
+    source_row  bigint not null,
+    raw_content varchar,
+    reason      varchar not null,
+    rejected_at timestamp not null
+);
+
+create table if not exists raw.message_scores (
+    message_id         varchar primary key,
+    text_hash          varchar,             -- hash of (cleaned text, language, engine, version)
+    cleaned_text       varchar,
+    language           varchar,
+    status             varchar not null,    -- scored | empty | unsupported_language | engine_error
+    status_reason      varchar,
+    sentiment          varchar,             -- POSITIVE | NEGATIVE | NEUTRAL | MIXED, null unless scored
+    positive           double,
+    negative           double,
+    neutral            double,
+    mixed              double,
+    score              double,              -- -1..1
+    polarity           integer,             -- -1, 0, 1
+    confidence         double,              -- 0..1
+    engine             varchar,
+    engine_version     varchar,
+    scored_at          timestamp,
+    message_updated_at timestamp not null   -- updated_at of the message version scored
+);
+
+create table if not exists raw.score_cache (
+    text_hash      varchar primary key,
+    sentiment      varchar not null,
+    positive       double not null,
+    negative       double not null,
+    neutral        double not null,
+    mixed          double not null,
+    score          double not null,
+    polarity       integer not null,
+    confidence     double not null,
+    engine         varchar not null,
+    engine_version varchar not null,
+    language       varchar,
+    scored_at      timestamp not null
+);
+"""

@@ -1,0 +1,198 @@
+"""Score the messages that need it into ``raw.message_scores``, through the score cache.
+
+A message needs scoring when it has no score row, when it was edited after its score, when
+its score came from another engine or version, or when the engine failed on it last time.
+Its cleaned text is hashed with (language, engine, version); a hash already in
+``raw.score_cache`` is reused, and each distinct missing text is scored once, so a rerun with
+no new input scores nothing (and, with a paid engine, bills nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from .engines.base import ScoreFailure, SentimentEngine, SentimentScore
+from .text.clean import clean_text, text_hash
+
+CHUNK_ROWS = 100_000
+SCORE_FIELDS = (
+    "sentiment",
+    "positive",
+    "negative",
+    "neutral",
+    "mixed",
+    "score",
+    "polarity",
+    "confidence",
+)
+
+_PENDING_SQL = """
+select m.message_id, m.channel, m.body, m.language, m.updated_at
+from raw.messages m
+left join raw.message_scores s using (message_id)
+where s.message_id is null
+   or s.message_updated_at < m.updated_at
+   or s.status = 'engine_error'
+   or (s.status = 'scored' and (s.engine <> $engine or s.engine_version <> $version))
+order by m.message_id
+"""
+
+
+@dataclass
+class ScoringStats:
+    messages: int = 0
+    scored_messages: int = 0
+    texts_scored: int = 0
+    cache_hits: int = 0
+    unscored: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def messages_per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _score_missing(
+    connection,
+    engine: SentimentEngine,
+    wanted: dict[str, tuple[str, str | None]],
+    stats: ScoringStats,
+) -> dict[str, ScoreFailure]:
+    """Score the texts whose hash is not cached; store the scores in the cache."""
+    failures: dict[str, ScoreFailure] = {}
+    by_language: dict[str | None, list[str]] = {}
+    for digest, (_, language) in wanted.items():
+        by_language.setdefault(language, []).append(digest)
+    scored_at = _now()
+    for language, digests in by_language.items():
+        results = engine.score_batch([wanted[d][0] for d in digests], language)
+        rows: dict[str, list] = {name: [] for name in ("text_hash", *SCORE_FIELDS)}
+        for digest, result in zip(digests, results, strict=True):
+            if isinstance(result, SentimentScore):
+                rows["text_hash"].append(digest)
+                for name in SCORE_FIELDS:
+                    rows[name].append(getattr(result, name))
+            else:
+                failures[digest] = result
+        stats.texts_scored += len(rows["text_hash"])
+        if rows["text_hash"]:
+            # One set-based insert: DuckDB's executemany goes row by row and is far slower.
+            connection.register("_new_scores", pa.table(rows))
+            connection.execute(
+                f"""
+                insert or replace into raw.score_cache
+                select text_hash, {", ".join(SCORE_FIELDS)}, $engine, $version, $language, $scored_at
+                from _new_scores
+                """,
+                {
+                    "engine": engine.name,
+                    "version": engine.version,
+                    "language": language,
+                    "scored_at": scored_at,
+                },
+            )
+            connection.unregister("_new_scores")
+    return failures
+
+
+def score_pending(connection, engine: SentimentEngine) -> ScoringStats:
+    """Score every message that needs it; returns what was done."""
+    stats = ScoringStats()
+    started = time.perf_counter()
+    reader = connection.execute(
+        _PENDING_SQL, {"engine": engine.name, "version": engine.version}
+    ).fetch_record_batch(CHUNK_ROWS)
+    # Materialize the pending ids first: the chunks below write to the tables the query reads.
+    batches = list(reader)
+    for batch in batches:
+        _score_chunk(connection, engine, batch.to_pydict(), stats)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _score_chunk(
+    connection, engine: SentimentEngine, chunk: dict[str, list], stats: ScoringStats
+) -> None:
+    count = len(chunk["message_id"])
+    stats.messages += count
+    cleaned = [
+        clean_text(body, channel)
+        for body, channel in zip(chunk["body"], chunk["channel"], strict=True)
+    ]
+    status: list[str] = ["scored"] * count
+    reason: list[str | None] = [None] * count
+    hashes: list[str | None] = [None] * count
+    wanted: dict[str, tuple[str, str | None]] = {}
+    for i, text in enumerate(cleaned):
+        language = chunk["language"][i]
+        if not text:
+            status[i], reason[i] = "empty", "no text after cleaning"
+        elif not engine.supports(language):
+            status[i], reason[i] = (
+                "unsupported_language",
+                f"{engine.name} does not score language {language}",
+            )
+        else:
+            hashes[i] = text_hash(text, language, engine.name, engine.version)
+            wanted[hashes[i]] = (text, language)
+
+    cached = set()
+    if wanted:
+        connection.register("_wanted", pa.table({"text_hash": list(wanted)}))
+        cached = {
+            row[0]
+            for row in connection.execute(
+                "select c.text_hash from raw.score_cache c join _wanted w using (text_hash)"
+            ).fetchall()
+        }
+        connection.unregister("_wanted")
+    missing = {d: v for d, v in wanted.items() if d not in cached}
+    failures = _score_missing(connection, engine, missing, stats)
+
+    for i, digest in enumerate(hashes):
+        if digest is None:
+            continue
+        if digest in failures:
+            status[i], reason[i] = failures[digest].status, failures[digest].reason
+        elif digest in cached:
+            stats.cache_hits += 1
+    stats.unscored.update(s for s in status if s != "scored")
+    stats.scored_messages += status.count("scored")
+
+    table = pa.table(
+        {
+            "message_id": chunk["message_id"],
+            "text_hash": hashes,
+            "cleaned_text": cleaned,
+            "language": chunk["language"],
+            "status": status,
+            "status_reason": reason,
+            "message_updated_at": chunk["updated_at"],
+        }
+    )
+    connection.register("_scored_chunk", table)
+    connection.execute(
+        f"""
+        insert or replace into raw.message_scores
+        select
+            s.message_id, s.text_hash, s.cleaned_text, s.language, s.status, s.status_reason,
+            {", ".join(f"c.{f}" for f in SCORE_FIELDS)},
+            case when s.status = 'scored' then c.engine else $engine end,
+            case when s.status = 'scored' then c.engine_version else $version end,
+            c.scored_at,
+            s.message_updated_at
+        from _scored_chunk s
+        left join raw.score_cache c on s.status = 'scored' and c.text_hash = s.text_hash
+        """,
+        {"engine": engine.name, "version": engine.version},
+    )
+    connection.unregister("_scored_chunk")

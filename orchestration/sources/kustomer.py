@@ -1,0 +1,78 @@
+"""Reader for Kustomer's JSON:API message resource objects.
+
+Accepts JSON Lines (one resource object per line, as exports and the sample generator write)
+or a ``.json`` document whose ``data`` holds a list of resource objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._lines import iter_json_lines
+from .record import Message, Rejection, check
+
+
+def _related_id(relationships: Mapping[str, Any], name: str) -> Any:
+    related = relationships.get(name) or {}
+    data = related.get("data") if isinstance(related, Mapping) else None
+    return data.get("id") if isinstance(data, Mapping) else None
+
+
+def flatten_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """Map a Kustomer message resource onto the flat message record.
+
+    The full ``body`` wins over the ``preview`` (which Kustomer cuts short) when present.
+    """
+    attributes = resource.get("attributes") or {}
+    relationships = resource.get("relationships") or {}
+    meta = attributes.get("meta") or {}
+    body = attributes.get("body")
+    return {
+        "message_id": resource.get("id"),
+        "conversation_id": _related_id(relationships, "conversation"),
+        "customer_id": _related_id(relationships, "customer"),
+        "channel": attributes.get("channel"),
+        "direction": attributes.get("direction"),
+        "created_at": attributes.get("createdAt"),
+        "updated_at": attributes.get("updatedAt"),
+        "body": body if body not in (None, "") else attributes.get("preview"),
+        "subject": meta.get("subject") if isinstance(meta, Mapping) else None,
+        "language": attributes.get("lang") or attributes.get("language"),
+    }
+
+
+def _check_resource(resource: Any, source: str, number: int, raw: str) -> Message | Rejection:
+    if not isinstance(resource, Mapping):
+        return Rejection(source, number, raw, "malformed record: a JSON object is expected")
+    kind = resource.get("type")
+    if kind != "message":
+        return Rejection(source, number, raw, f"not a message resource (type={kind!r})")
+    return check(flatten_resource(resource), source, number, raw)
+
+
+def read_kustomer(path: Path) -> Iterator[Message | Rejection]:
+    """Yield messages from a Kustomer export (JSON Lines, or a JSON:API document)."""
+    source = str(path)
+    if path.suffix.lower() == ".json":
+        with open(path, "rb") as handle:
+            try:
+                document = json.loads(handle.read().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                yield Rejection(source, 0, "", f"unreadable JSON:API document: {error}")
+                return
+        resources = document.get("data", []) if isinstance(document, Mapping) else document
+        if isinstance(resources, Mapping):
+            resources = [resources]
+        for number, resource in enumerate(resources, start=1):
+            raw = json.dumps(resource, ensure_ascii=False)
+            yield _check_resource(resource, source, number, raw)
+        return
+    for item in iter_json_lines(path):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, raw, resource = item
+        yield _check_resource(resource, source, number, raw)

@@ -1,0 +1,1 @@
+"""Text preparation before scoring: cleaning, and the cache key of a cleaned text."""

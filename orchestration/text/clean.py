@@ -1,0 +1,113 @@
+"""Cleaning, per channel, so that engines score what the customer wrote now.
+
+Emails lose their HTML, their quoted earlier thread and their signature; chat, SMS and social
+texts lose @mentions and URLs (which carry no sentiment and sway lexicon engines); emoji stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+EMAIL_CHANNELS = frozenset({"email"})
+
+_HTML_TAG = re.compile(
+    r"<\s*(html|body|div|p|br|span|table|blockquote|a|b|i|strong|em|font)\b", re.I
+)
+_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote", "table")
+
+# Lines that start quoted history: everything from them on is the earlier thread.
+_QUOTE_HEADERS = [
+    re.compile(r"^\s*On\b.{0,200}\bwrote:\s*$", re.I | re.S),  # Gmail, Apple Mail
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}", re.I),  # Outlook
+    re.compile(r"^\s*-{2,}\s*Forwarded message\s*-{2,}", re.I),  # Gmail forward
+    re.compile(r"^\s*Begin forwarded message:", re.I),  # Apple Mail forward
+    re.compile(r"^\s*From:\s.+", re.I),  # Outlook header block (checked with Sent:/To: below)
+]
+# Lines that start a signature or a device footer.
+_SIGNATURE_STARTS = [
+    re.compile(r"^--\s*$"),
+    re.compile(r"^\s*Sent from my \w+", re.I),
+    re.compile(r"^\s*Get Outlook for \w+", re.I),
+]
+_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+_MENTION = re.compile(r"(?<!\w)@\w+")
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_HTML_TAG.search(text))
+
+
+def html_to_text(html: str) -> str:
+    """HTML to plain text, keeping paragraph breaks; quoted ``<blockquote>`` history is removed."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for element in soup(["script", "style", "head", "blockquote"]):
+        element.decompose()
+    for quoted in soup.select("div.gmail_quote, div.yahoo_quoted, #appendonsend, #divRplyFwdMsg"):
+        quoted.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return soup.get_text()
+
+
+def _is_outlook_header(lines: list[str], index: int) -> bool:
+    window = " ".join(lines[index : index + 5]).lower()
+    return "sent:" in window or "date:" in window or "to:" in window
+
+
+def strip_email_history(text: str) -> str:
+    """Cut quoted replies (``>`` lines and reply headers) and the signature."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        header = next((p for p in _QUOTE_HEADERS if p.match(line)), None)
+        if header is not None and (
+            header is not _QUOTE_HEADERS[-1] or _is_outlook_header(lines, index)
+        ):
+            break
+        # "On Mon, Jan 5, 2026 at 10:02 AM Name <x@y>\nwrote:" wraps over two lines.
+        if (
+            re.match(r"^\s*On\b", line, re.I)
+            and index + 1 < len(lines)
+            and re.match(r"^\s*[^\n]{0,120}wrote:\s*$", lines[index + 1], re.I)
+        ):
+            break
+        if any(p.match(line) for p in _SIGNATURE_STARTS):
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def normalize_short_text(text: str) -> str:
+    """Drop URLs and @mentions from chat, SMS and social texts; keep emoji."""
+    return _MENTION.sub("", _URL.sub("", text))
+
+
+def clean_text(body: str | None, channel: str) -> str:
+    """The text an engine should score for a message body on a channel."""
+    if not body:
+        return ""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if looks_like_html(text):
+        text = html_to_text(text)
+    if channel in EMAIL_CHANNELS:
+        text = strip_email_history(text)
+        text = _URL.sub("", text)
+    else:
+        text = normalize_short_text(text)
+    text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def text_hash(cleaned_text: str, language: str | None, engine: str, engine_version: str) -> str:
+    """The score cache key: the same text, language and engine is scored once."""
+    key = "\x1f".join((engine, engine_version, language or "", cleaned_text))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

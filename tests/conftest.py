@@ -1,0 +1,26 @@
+"""Shared test set-up: the dbt manifest is prepared once, before any test module imports
+the Dagster definitions (``@dbt_assets`` reads it at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from orchestration.dbt_project import prepare_manifest
+
+    prepare_manifest()
+
+
+@pytest.fixture
+def isolated_env(tmp_path, monkeypatch):
+    """Point every setting at a temporary folder, so no test writes into the checkout."""
+    monkeypatch.setenv("SENTIMENT_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    return tmp_path

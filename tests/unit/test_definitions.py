@@ -1,0 +1,44 @@
+"""The lineage graph and the dbt invocation, checked without running dbt."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets.dbt import dbt_build_args
+from orchestration.definitions import defs
+
+
+def test_dbt_build_args_pass_the_warehouse_path_as_a_var():
+    args = dbt_build_args(Path("/data/w.duckdb"))
+    assert args[0] == "build"
+    assert json.loads(args[args.index("--vars") + 1]) == {"warehouse_path": "/data/w.duckdb"}
+
+
+def test_one_lineage_graph_from_raw_messages_to_the_marts():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    marts = {
+        "fct_message_sentiment",
+        "fct_conversation_sentiment",
+        "dim_customer_sentiment",
+        "agg_sentiment_daily",
+    }
+    assert {f"marts/{name}" for name in marts} <= keys
+    assert graph.get(dg.AssetKey("message_scores")).parent_keys == {dg.AssetKey("raw_messages")}
+    staging_parents = graph.get(dg.AssetKey(["staging", "stg_support__message_scores"])).parent_keys
+    assert staging_parents == {dg.AssetKey("message_scores")}
+    assert (
+        dg.AssetKey(["staging", "stg_support__messages"])
+        in graph.get(dg.AssetKey(["intermediate", "int_messages__scored"])).parent_keys
+    )
+
+
+def test_every_asset_has_a_description_and_dbt_tests_are_checks():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert node.description, f"{key} has no description"
+    checks = list(defs.resolve_asset_graph().asset_check_keys)
+    assert any(c.asset_key == dg.AssetKey(["marts", "fct_conversation_sentiment"]) for c in checks)

@@ -1,0 +1,121 @@
+"""Loading (upsert, newest version wins, rejections kept) and scoring (cache, reruns)."""
+
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from orchestration.engines.vader import VaderEngine
+from orchestration.ingest import load_messages
+from orchestration.raw_schema import RAW_SCHEMA_DDL
+from orchestration.scoring import score_pending
+from orchestration.sources.record import Message, Rejection
+
+
+def message(message_id, body="I love it", updated_hour=10, language=None, channel="chat"):
+    return Message(
+        message_id=message_id,
+        conversation_id="c1",
+        customer_id="u1",
+        channel=channel,
+        direction="in",
+        created_at=datetime(2026, 1, 2, 9),
+        updated_at=datetime(2026, 1, 2, updated_hour),
+        body=body,
+        subject=None,
+        language=language,
+        source_name="f.jsonl",
+        source_row=1,
+    )
+
+
+@pytest.fixture
+def connection():
+    with duckdb.connect() as conn:
+        conn.execute(RAW_SCHEMA_DDL)
+        yield conn
+
+
+class CountingEngine(VaderEngine):
+    """VADER that remembers how many texts it was asked to score."""
+
+    def __init__(self):
+        super().__init__(workers=1)
+        self.calls = 0
+
+    def score_batch(self, texts, language):
+        self.calls += len(texts)
+        return super().score_batch(texts, language)
+
+
+def test_duplicate_ids_keep_the_newest_update_in_and_across_loads(connection):
+    stats = load_messages(
+        connection,
+        [message("m1", "old", 10), message("m1", "new", 12), message("m1", "mid", 11)],
+        ["f.jsonl"],
+    )
+    assert (stats.rows, stats.inserted, stats.superseded_in_input) == (3, 1, 2)
+    assert connection.execute("select body from raw.messages").fetchone() == ("new",)
+    stats = load_messages(connection, [message("m1", "stale", 9)], ["g.jsonl"])
+    assert (stats.unchanged, stats.updated) == (1, 0)
+    assert connection.execute("select body from raw.messages").fetchone() == ("new",)
+    stats = load_messages(connection, [message("m1", "edited", 13)], ["g.jsonl"])
+    assert stats.updated == 1
+    assert connection.execute("select body from raw.messages").fetchone() == ("edited",)
+
+
+def test_rejections_are_stored_and_replaced_on_rerun_of_the_same_file(connection):
+    items = [message("m1"), Rejection("f.jsonl", 2, "{bad", "malformed JSON: x")]
+    for _ in range(2):
+        stats = load_messages(connection, items, ["f.jsonl"])
+    assert stats.rejected == 1
+    assert connection.execute(
+        "select source_row, raw_content, reason from raw.rejected_messages"
+    ).fetchall() == [(2, "{bad", "malformed JSON: x")]
+
+
+def test_each_distinct_text_is_scored_once_and_a_rerun_scores_nothing(connection):
+    load_messages(
+        connection, [message("m1", "thanks!"), message("m2", "thanks!"), message("m3", "awful")], []
+    )
+    engine = CountingEngine()
+    stats = score_pending(connection, engine)
+    assert (stats.messages, stats.texts_scored, engine.calls) == (3, 2, 2)
+    rerun = score_pending(connection, engine)
+    assert (rerun.messages, engine.calls) == (0, 2)
+    rows = dict(connection.execute("select message_id, score from raw.message_scores").fetchall())
+    assert rows["m1"] == rows["m2"] > 0 > rows["m3"]
+
+
+def test_an_edit_is_rescored_from_the_cache_when_its_text_is_known(connection):
+    load_messages(connection, [message("m1", "awful"), message("m2", "great")], [])
+    engine = CountingEngine()
+    score_pending(connection, engine)
+    load_messages(connection, [message("m1", "great", updated_hour=15)], [])
+    stats = score_pending(connection, engine)
+    assert (stats.messages, stats.cache_hits, engine.calls) == (1, 1, 2)
+    assert connection.execute(
+        "select polarity from raw.message_scores where message_id = 'm1'"
+    ).fetchone() == (1,)
+
+
+def test_unscorable_messages_get_a_status_not_a_neutral_score(connection):
+    load_messages(
+        connection,
+        [
+            message("empty", ""),
+            message("mention", "@brand", channel="twitter"),
+            message("german", "Das ist schlecht", language="de"),
+        ],
+        [],
+    )
+    score_pending(connection, CountingEngine())
+    rows = connection.execute(
+        "select message_id, status, status_reason, score, sentiment from raw.message_scores order by 1"
+    ).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [
+        ("empty", "empty"),
+        ("german", "unsupported_language"),
+        ("mention", "empty"),
+    ]
+    assert all(r[2] and r[3] is None and r[4] is None for r in rows)
