@@ -74,9 +74,18 @@ def apply_run_options(args: argparse.Namespace, environ: dict[str, str]) -> None
     environ["DAGSTER_HOME"] = str(Path(home).resolve())
 
 
+def ensure_instance(home: Path) -> None:
+    """Create the Dagster instance folder; a new one gets a dagster.yaml that keeps run
+    history there and sends no telemetry (an existing one is left as it is)."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+
+
 def run(args: argparse.Namespace) -> int:
     apply_run_options(args, os.environ)
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_instance(Path(os.environ["DAGSTER_HOME"]))
     print(f"preparing the dbt project (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
     from .dbt_project import prepare_manifest
 

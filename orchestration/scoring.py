@@ -45,10 +45,14 @@ order by m.message_id
 
 @dataclass
 class ScoringStats:
+    """Counts of one scoring pass. ``cache_hits`` are messages whose text was already in the
+    cache (from an earlier run or chunk); ``duplicates_in_run`` repeat a text scored now."""
+
     messages: int = 0
     scored_messages: int = 0
     texts_scored: int = 0
     cache_hits: int = 0
+    duplicates_in_run: int = 0
     unscored: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -165,6 +169,8 @@ def _score_chunk(
             status[i], reason[i] = failures[digest].status, failures[digest].reason
         elif digest in cached:
             stats.cache_hits += 1
+    # Messages repeating a text that this chunk scores once (cache hits are counted above).
+    stats.duplicates_in_run += sum(h is not None and h not in cached for h in hashes) - len(missing)
     stats.unscored.update(s for s in status if s != "scored")
     stats.scored_messages += status.count("scored")
 

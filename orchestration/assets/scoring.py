@@ -27,7 +27,7 @@ def message_scores(
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]
     context.log.info(
         f"{stats.messages} messages processed: {stats.texts_scored} texts scored, "
-        f"{stats.cache_hits} cache hits, unscored {dict(stats.unscored)}, "
+        f"{stats.cache_hits} cache hits, {stats.duplicates_in_run} repeats, unscored {dict(stats.unscored)}, "
         f"{stats.messages_per_second:,.0f} messages/s"
     )
     return dg.MaterializeResult(
@@ -38,6 +38,7 @@ def message_scores(
             "messages_scored": stats.scored_messages,
             "texts_scored": stats.texts_scored,
             "cache_hits": stats.cache_hits,
+            "duplicates_in_run": stats.duplicates_in_run,
             "unscored": sum(stats.unscored.values()),
             "unscored_by_reason": dg.MetadataValue.json(dict(stats.unscored)),
             "messages_per_second": round(stats.messages_per_second, 1),

@@ -81,6 +81,7 @@ def test_each_distinct_text_is_scored_once_and_a_rerun_scores_nothing(connection
     engine = CountingEngine()
     stats = score_pending(connection, engine)
     assert (stats.messages, stats.texts_scored, engine.calls) == (3, 2, 2)
+    assert (stats.duplicates_in_run, stats.cache_hits) == (1, 0)
     rerun = score_pending(connection, engine)
     assert (rerun.messages, engine.calls) == (0, 2)
     rows = dict(connection.execute("select message_id, score from raw.message_scores").fetchall())

@@ -1,0 +1,1 @@
+"""Sentiment engines behind one interface (base.py): vader (local default)."""

@@ -1,0 +1,9 @@
+"""The built-in sample data generator: deterministic Kustomer-shaped support messages.
+
+>>> from orchestration.sample import write_sample
+>>> stats = write_sample("data/sample/messages.jsonl", 100_000, seed=7)  # doctest: +SKIP
+"""
+
+from orchestration.sample.generator import SampleStats, iter_sample_lines, write_sample
+
+__all__ = ["SampleStats", "iter_sample_lines", "write_sample"]

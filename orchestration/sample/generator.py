@@ -1,0 +1,840 @@
+"""Deterministic sample data: Kustomer JSON:API message objects, one JSON object per line.
+
+The sample is the product's demo and benchmark input, so it is built to look like a support
+inbox rather than random text: customers with one or more conversations over a time window,
+each on one channel, customer and agent taking turns, moods that change within a conversation
+(angry, then calmer once the agent helps; neutral, then frustrated when the fix fails), daily
+sentiment that is not flat (a few "incident" days), HTML e-mails with signatures and quoted
+history, short repeated acknowledgements, templated agent replies, a few percent of messages in
+Spanish, German, French and Portuguese, edits, re-sent versions of a message, and about 0.1%
+malformed lines that a reader must quarantine.
+
+Everything is drawn from one ``random.Random(seed)`` and generated conversation by conversation,
+so the output is identical for a seed, any prefix of a long sample equals the shorter sample,
+and millions of lines stream out without being held in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from html import escape
+from itertools import accumulate, islice
+from json.encoder import encode_basestring
+from pathlib import Path
+
+from orchestration.sample import phrases as P
+
+__all__ = ["SampleStats", "iter_sample_lines", "write_sample"]
+
+DEFAULT_END = datetime(2026, 1, 31, tzinfo=UTC)
+
+# Channel mix per conversation; e-mail threads are shorter, so a third of conversations give
+# about a quarter of the messages.
+CHANNELS = ("email", "chat", "sms", "whatsapp", "facebook", "instagram", "twitter")
+CHANNEL_WEIGHTS = (38, 25, 8, 9, 7, 5, 8)
+CHATTY = frozenset({"chat", "whatsapp", "facebook", "instagram"})
+# Seconds between two messages of a conversation: (shortest, longest) per channel.
+REPLY_GAPS = {
+    "email": (900, 20 * 3600),
+    "chat": (15, 600),
+    "sms": (30, 3600),
+    "whatsapp": (30, 3600),
+    "facebook": (120, 4 * 3600),
+    "instagram": (120, 4 * 3600),
+    "twitter": (120, 4 * 3600),
+}
+# Messages per conversation (index 0 = 1 message).
+LENGTH_WEIGHTS = {
+    "email": (18, 24, 20, 14, 10, 6, 4, 2, 1, 1),
+    "chat": (5, 9, 11, 12, 12, 11, 10, 9, 7, 6, 5, 3),
+    "short": (9, 14, 15, 14, 12, 10, 8, 6, 5, 3, 2, 2),
+}
+CONVERSATIONS_PER_CUSTOMER = (50, 25, 12, 7, 4, 2)
+HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 7, 9, 10, 10, 10, 10, 10, 10, 9, 8, 7, 6, 5, 4, 3, 2)
+# Mood arcs of a conversation; the negative ones grow on bad days.
+ARCS = ("happy", "neutral", "mixed", "recovered", "soured", "angry")
+ARC_WEIGHTS = (14, 22, 10, 28, 14, 12)
+NEGATIVE_ARCS = frozenset({"recovered", "soured", "angry"})
+EMOJI_RATE = {"email": 0.04, "sms": 0.12}
+NON_ENGLISH_RATE = 0.03
+EDIT_RATE = 0.01
+DUPLICATE_RATE = 0.005
+MALFORMED_EVERY = 1000  # one malformed line at a random position in every block of 1000
+BAD_TIMESTAMPS = ("2026-13-45T99:00:00Z", "yesterday", "31/01/2026 10:00", "")
+EDIT_SUFFIXES = (" (edited)", " Thanks.", " 🙏", " Please reply ASAP.", " Sorry for the typo.")
+QUOTE_LINE_LIMIT = 12
+
+
+@dataclass
+class SampleStats:
+    """Counts of what a sample holds; ``messages + malformed`` is the number of lines."""
+
+    messages: int = 0  # well-formed message lines written (duplicated ids count as lines)
+    malformed: int = 0  # malformed lines written
+    conversations: int = 0
+    customers: int = 0
+
+
+# --- phrase banks per language ----------------------------------------------------------
+
+
+@dataclass
+class _Bank:
+    """The phrases of one language, in one shape whatever the language."""
+
+    lang: str
+    topics: tuple[str, ...]
+    openers_negative: dict[str, tuple[str, ...]]
+    openers_neutral: dict[str, tuple[str, ...]]
+    openers_positive: tuple[str, ...]
+    emotions: dict[str, tuple[str, ...]]
+    followups: dict[str, tuple[str, ...]]
+    acks: tuple[str, ...]
+    agent: dict[str, tuple[str, ...]]
+    resolutions: dict[str, tuple[str, ...]]
+    subjects: dict[str, tuple[str, ...]]
+    greetings: tuple[str, ...]
+    signoffs: tuple[str, ...]
+    signatures: tuple[str, ...]
+    agent_signature: str
+    quote_header: str | None  # None: English Gmail / Outlook headers
+    months: tuple[str, ...]
+    details: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    email_extra: tuple[str, ...] = ()
+    agent_greeting: str = "Hi {first},"
+    mixed_joins: tuple[str, ...] = P.MIXED_JOINS
+    greetings_in_text: tuple[str, ...] = ("Hi", "Hello")  # openers that already greet
+
+
+def _english_bank() -> _Bank:
+    """The full English bank, with topic-specific details, questions and resolutions."""
+    return _Bank(
+        lang="en",
+        topics=P.TOPICS,
+        openers_negative=P.OPENERS_NEGATIVE,
+        openers_neutral=P.OPENERS_NEUTRAL,
+        openers_positive=P.OPENERS_POSITIVE,
+        emotions=P.EMOTIONS,
+        followups=P.FOLLOWUPS,
+        acks=P.ACKS,
+        agent=P.AGENT,
+        resolutions=P.RESOLUTIONS,
+        subjects=P.SUBJECTS,
+        greetings=P.EMAIL_GREETINGS,
+        signoffs=P.EMAIL_SIGNOFFS,
+        signatures=P.SIGNATURES,
+        agent_signature=P.AGENT_SIGNATURE,
+        quote_header=None,
+        months=tuple(m[:3] for m in P.MONTHS_EN),
+        details=P.DETAILS,
+        questions=P.QUESTIONS,
+        email_extra=P.EMAIL_EXTRA,
+    )
+
+
+def _foreign_bank(lang: str) -> _Bank:
+    """A smaller bank for a non-English language; agent kinds it lacks fall back to greeting."""
+    src = P.LANGUAGES[lang]
+    topics = tuple(src["openers_negative"])
+    agent = {kind: src["agent"].get(kind, src["agent"]["greeting"]) for kind in P.AGENT}
+    agent["troubleshoot"] = agent["update"] = src["agent"]["ask_info"]
+    agent["bot"] = agent["dm"] = agent["proactive"] = src["agent"]["greeting"]
+    first_name = "{first}\n" + src["device"]
+    return _Bank(
+        lang=lang,
+        topics=topics,
+        openers_negative=src["openers_negative"],
+        openers_neutral=src["openers_neutral"],
+        openers_positive=src["positive"],
+        emotions=src["emotions"],
+        followups=src["followups"],
+        acks=src["acks"],
+        agent=agent,
+        resolutions=dict.fromkeys(topics, src["agent"]["resolution"]),
+        subjects=dict.fromkeys(topics, src["subjects"]),
+        greetings=src["greeting"],
+        signoffs=src["signoff"],
+        signatures=(src["device"], first_name, "{first} {last}"),
+        agent_signature=src["agent_signature"],
+        quote_header=src["quote"],
+        months=src["months"],
+        agent_greeting=src["greeting"][0][:-1] + " {first},",
+        greetings_in_text=tuple(g[:-1] for g in src["greeting"]) + ("¡Hola", "Bonjour !"),
+        mixed_joins=src["but"],
+    )
+
+
+BANKS = {"en": _english_bank(), **{lang: _foreign_bank(lang) for lang in P.LANGUAGES}}
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+class _Calendar:
+    """Seconds since the first calendar day of the window, their ISO text, and day weights.
+
+    Each day gets a volume weight (weekends quieter) and a negativity factor; a few incident
+    days get more messages, more negative moods and one dominant topic.
+    """
+
+    def __init__(self, rng: random.Random, end: datetime, days: int) -> None:
+        end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+        start = end - timedelta(days=days)
+        first = datetime(start.year, start.month, start.day, tzinfo=UTC)
+        self.lo = int((start - first).total_seconds())
+        self.hi = int((end - first).total_seconds())
+        n_days = self.hi // 86400 + 1
+        self.dates = [first + timedelta(days=d) for d in range(n_days)]
+        # days a conversation may start on: those overlapping [lo, hi)
+        self.start_days = range(self.lo // 86400, max(self.lo, self.hi - 1) // 86400 + 1)
+        self.day_text = [d.strftime("%Y-%m-%d") for d in self.dates]
+        self.incidents: dict[int, str] = {}
+        for _ in range(max(1, days // 25)):
+            day, topic = rng.choice(self.start_days), rng.choice(P.INCIDENT_TOPICS)
+            for d in range(day, min(n_days, day + rng.randint(1, 2))):
+                self.incidents[d] = topic
+        volume, self.arc_cum = [], []
+        for d, date in enumerate(self.dates):
+            incident = d in self.incidents
+            weight = (0.65 if date.weekday() >= 5 else 1.0) * rng.uniform(0.85, 1.15)
+            volume.append(weight * (2.5 if incident else 1.0) if d in self.start_days else 0.0)
+            bad = rng.lognormvariate(0.0, 0.35) * (4.0 if incident else 1.0)
+            bad *= 1.25 if date.weekday() == 0 else 1.0
+            arc_weights = [
+                w * bad if arc in NEGATIVE_ARCS else w
+                for arc, w in zip(ARCS, ARC_WEIGHTS, strict=True)
+            ]
+            self.arc_cum.append(list(accumulate(arc_weights)))
+        self.day_cum = list(accumulate(volume[d] for d in self.start_days))
+        self.hour_cum = list(accumulate(HOUR_WEIGHTS))
+
+    def start_time(self, rng: random.Random) -> int:
+        """A conversation start: a weighted day, a weighted hour, clamped to the window."""
+        day = rng.choices(self.start_days, cum_weights=self.day_cum)[0]
+        hour = rng.choices(range(24), cum_weights=self.hour_cum)[0]
+        t = day * 86400 + hour * 3600 + rng.randrange(3600)
+        return min(max(t, self.lo), self.hi)
+
+    def iso(self, t: int) -> str:
+        """ISO-8601 UTC text of second ``t`` with milliseconds and a Z, as Kustomer writes."""
+        day, sec = divmod(t, 86400)
+        hour, sec = divmod(sec, 3600)
+        minute, sec = divmod(sec, 60)
+        return f"{self.day_text[day]}T{hour:02d}:{minute:02d}:{sec:02d}.000Z"
+
+    def parts(self, t: int) -> tuple[datetime, int, int]:
+        """The date, hour and minute of second ``t``, for e-mail quote headers."""
+        day, sec = divmod(t, 86400)
+        return self.dates[day], sec // 3600, sec % 3600 // 60
+
+
+# --- the people and their conversations ---------------------------------------------------
+
+
+@dataclass
+class _Customer:
+    """A customer: id, name, fictional e-mail, language and preferred channel."""
+
+    id: str
+    first: str
+    last: str
+    email: str
+    bank: _Bank
+    channel: str
+    new: bool = True  # no line of theirs written yet
+
+
+@dataclass
+class _Conversation:
+    """One conversation's fixed facts and the placeholder values its texts share."""
+
+    id: str
+    customer: _Customer
+    channel: str
+    topic: str
+    arc: str
+    start: int
+    subject: str | None
+    ctx: dict[str, str]
+    relationships: dict
+    relationships_json: str
+    new: bool = True
+    last_email: tuple[str, str, int] | None = None  # (sender, plain text, time) to quote
+
+
+@dataclass(slots=True)
+class _Message:
+    """One version of a message; ``to_json`` writes it as a Kustomer resource object."""
+
+    id: str
+    conversation: _Conversation
+    direction: str
+    preview: str
+    body: str | None
+    subject: str | None
+    created: str
+    updated: str
+    t_updated: int  # seconds, to make a later version
+
+    def to_dict(self) -> dict:
+        """The resource object as plain data."""
+        conv = self.conversation
+        attributes = {"channel": conv.channel, "direction": self.direction, "preview": self.preview}
+        if self.body is not None:
+            attributes["body"] = self.body
+        attributes.update(
+            lang=conv.customer.bank.lang, createdAt=self.created, updatedAt=self.updated
+        )
+        if self.subject is not None:
+            attributes["meta"] = {"subject": self.subject}
+        return {
+            "type": "message",
+            "id": self.id,
+            "attributes": attributes,
+            "relationships": conv.relationships,
+        }
+
+    def to_json(self) -> str:
+        """Compact JSON of ``to_dict()``, written directly because it is the hot path."""
+        conv = self.conversation
+        body = "" if self.body is None else ',"body":' + encode_basestring(self.body)
+        meta = (
+            ""
+            if self.subject is None
+            else (',"meta":{"subject":' + encode_basestring(self.subject) + "}")
+        )
+        return (
+            f'{{"type":"message","id":"{self.id}","attributes":{{"channel":"{conv.channel}",'
+            f'"direction":"{self.direction}","preview":{encode_basestring(self.preview)}{body},'
+            f'"lang":"{conv.customer.bank.lang}","createdAt":"{self.created}",'
+            f'"updatedAt":"{self.updated}"{meta}}},"relationships":{conv.relationships_json}}}'
+        )
+
+
+class _Random(random.Random):
+    """``random.Random`` with a faster ``choice`` (one ``random()`` call per pick)."""
+
+    def choice(self, seq):
+        return seq[int(self.random() * len(seq))]
+
+
+def _moods(arc: str, k: int, rng: random.Random) -> list[str]:
+    """The customer's mood in each of their ``k`` messages for a conversation arc."""
+    if arc == "happy":
+        return ["positive"] * k
+    if arc == "angry":
+        return ["angry"] * k
+    if k == 1:
+        return [{"neutral": "neutral", "mixed": "mixed", "soured": "frustrated"}.get(arc, "angry")]
+    if arc == "neutral":
+        return ["neutral"] * (k - 1) + ["positive"]
+    if arc == "mixed":
+        return ["mixed"] + ["neutral"] * (k - 2) + ["positive"]
+    if arc == "soured":
+        return ["neutral"] + ["frustrated"] * (k - 2) + ["angry"]
+    first = "angry" if rng.random() < 0.6 else "frustrated"  # recovered
+    middle = [rng.choice(("frustrated", "neutral", "neutral")) for _ in range(k - 2)]
+    return [first, *middle, "positive"]
+
+
+def _directions(length: int, rng: random.Random) -> list[str]:
+    """Who writes each message: mostly alternating, customers sometimes double-text."""
+    out = ["in" if rng.random() < 0.94 else "out"]
+    for _ in range(length - 1):
+        same = rng.random() < 0.2
+        out.append(out[-1] if same else ("out" if out[-1] == "in" else "in"))
+    return out
+
+
+class _SampleStream:
+    """Generates the sample line by line and counts what it wrote in ``stats``."""
+
+    def __init__(self, seed: int, end: datetime, days: int) -> None:
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        self.rng = _Random(seed)
+        self.cal = _Calendar(self.rng, end, days)
+        self.stats = SampleStats()
+        self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.counters = {"msg": 0, "conv": 0, "cust": 0}
+        self.recent: deque[_Message] = deque(maxlen=256)
+        self.slot = 0
+        self.malformed_slot = self.rng.randrange(MALFORMED_EVERY) + 1
+        self.channel_cum = list(accumulate(CHANNEL_WEIGHTS))
+        self.lang_cum = list(accumulate(P.LANGUAGE_WEIGHTS.values()))
+        self.per_customer_cum = list(accumulate(CONVERSATIONS_PER_CUSTOMER))
+        self.length_cum = {k: list(accumulate(w)) for k, w in LENGTH_WEIGHTS.items()}
+
+    def _next_id(self, kind: str, width: int) -> str:
+        self.counters[kind] += 1
+        return f"{kind}_{self.counters[kind]:0{width}d}"
+
+    # -- the stream --
+
+    def lines(self) -> Iterator[str]:
+        """Endless JSON Lines text; callers take as many lines as they want."""
+        while True:
+            customer = self._customer()
+            count = self.rng.choices(range(1, 7), cum_weights=self.per_customer_cum)[0]
+            starts = sorted(self.cal.start_time(self.rng) for _ in range(count))
+            for start in starts:
+                conversation = self._conversation(customer, start)
+                for message in self._messages(conversation):
+                    yield from self._emit(message)
+
+    def _emit(self, message: _Message) -> Iterator[str]:
+        """Write a message, sometimes preceded by a newer version of an earlier message."""
+        if self.rng.random() < DUPLICATE_RATE and self.recent:
+            duplicate = self._duplicate()
+            if duplicate is not None:
+                yield self._line(duplicate)[0]
+        conversation = message.conversation
+        if conversation.new:
+            conversation.new = False
+            self.stats.conversations += 1
+            if conversation.customer.new:
+                conversation.customer.new = False
+                self.stats.customers += 1
+        line, well_formed = self._line(message)
+        if well_formed:
+            self.recent.append(message)
+        yield line
+
+    def _line(self, message: _Message) -> tuple[str, bool]:
+        """Encode a record, or corrupt it when this line is its block's malformed one.
+
+        Returns the line and whether it is well formed.
+        """
+        self.slot += 1
+        if self.slot != self.malformed_slot:
+            self.stats.messages += 1
+            return message.to_json(), True
+        next_block = self.slot - (self.slot - 1) % MALFORMED_EVERY + MALFORMED_EVERY
+        self.malformed_slot = next_block + self.rng.randrange(MALFORMED_EVERY)
+        self.stats.malformed += 1
+        return self._malformed(message.to_dict()), False
+
+    def _malformed(self, record: dict) -> str:
+        """One of four kinds of broken line a reader must reject."""
+        kind = self.rng.randrange(4)
+        attributes = dict(record["attributes"])
+        if kind == 0:  # truncated JSON
+            line = self.encode(record)
+            return line[: self.rng.randrange(len(line) // 4, len(line) - 2)]
+        if kind == 1:  # missing relationships.conversation
+            relationships = {"customer": record["relationships"]["customer"]}
+            return self.encode({**record, "relationships": relationships})
+        if kind == 2:
+            attributes["createdAt"] = self.rng.choice(BAD_TIMESTAMPS)
+        else:
+            attributes["direction"] = "sideways"
+        return self.encode({**record, "attributes": attributes})
+
+    def _duplicate(self) -> _Message | None:
+        """A newer version of a recent message: same id, later updatedAt, slightly new text."""
+        index = self.rng.randrange(len(self.recent))
+        old = self.recent[index]
+        if old.t_updated + 60 >= self.cal.hi:
+            return None
+        t_new = min(self.cal.hi, old.t_updated + self.rng.randint(60, 5 * 3600))
+        suffix = self.rng.choice(EDIT_SUFFIXES)
+        body = old.body
+        if body is None:
+            preview = old.preview + suffix
+        else:
+            preview = _append_to_paragraph(old.preview, suffix, "\n\n")[:200]
+            if body.startswith("<html>"):
+                body = _append_to_paragraph(body, escape(suffix, quote=False), "</p>")
+            else:
+                body = _append_to_paragraph(body, suffix, "\n\n")
+        newer = replace(
+            old, preview=preview, body=body, updated=self.cal.iso(t_new), t_updated=t_new
+        )
+        self.recent[index] = newer
+        return newer
+
+    # -- customers and conversations --
+
+    def _customer(self) -> _Customer:
+        """A new customer with a name, a fictional e-mail, a language and a favourite channel."""
+        rng = self.rng
+        first, last = rng.choice(P.FIRST_NAMES), rng.choice(P.LAST_NAMES)
+        lang = "en"
+        if rng.random() < NON_ENGLISH_RATE:
+            lang = rng.choices(tuple(P.LANGUAGE_WEIGHTS), cum_weights=self.lang_cum)[0]
+        email = f"{first}.{last}{rng.randrange(100)}@example.com".lower()
+        channel = rng.choices(CHANNELS, cum_weights=self.channel_cum)[0]
+        return _Customer(self._next_id("cust", 7), first, last, email, BANKS[lang], channel)
+
+    def _conversation(self, customer: _Customer, start: int) -> _Conversation:
+        """Channel, topic, mood arc and placeholder values of a new conversation."""
+        rng, bank = self.rng, customer.bank
+        channel = customer.channel
+        if rng.random() < 0.3:
+            channel = rng.choices(CHANNELS, cum_weights=self.channel_cum)[0]
+        day = start // 86400
+        topic = self.cal.incidents.get(day)
+        if topic is None or topic not in bank.topics or rng.random() < 0.4:
+            topic = rng.choice(bank.topics)
+        arc = rng.choices(ARCS, cum_weights=self.cal.arc_cum[day])[0]
+        ctx = {
+            "order": str(rng.randrange(10000, 999999)),
+            "n": str(rng.randint(2, 6)),
+            "amount": f"{rng.randint(9, 400)}.{rng.randrange(100):02d}",
+            "card": f"{rng.randrange(10000):04d}",
+            "weekday": rng.choice(P.WEEKDAYS_EN),
+            "email": customer.email,
+            "code": f"SAVE{rng.randint(5, 50)}",
+            "years": str(rng.randint(2, 12)),
+            "nn": f"{rng.randrange(100):02d}",
+            "agent": rng.choice(P.AGENT_NAMES),
+            "name": customer.first,
+            "very": "very",
+            "first": customer.first,
+            "last": customer.last,
+        }
+        subject = None
+        if channel == "email":
+            subject = self._fill(rng.choice(bank.subjects[topic]), ctx)
+        conv_id = self._next_id("conv", 8)
+        relationships = {
+            "conversation": {"data": {"type": "conversation", "id": conv_id}},
+            "customer": {"data": {"type": "customer", "id": customer.id}},
+        }
+        return _Conversation(
+            conv_id,
+            customer,
+            channel,
+            topic,
+            arc,
+            start,
+            subject,
+            ctx,
+            relationships,
+            json.dumps(relationships, separators=(",", ":")),
+        )
+
+    def _messages(self, conv: _Conversation) -> Iterator[_Message]:
+        """The conversation's messages in time order."""
+        rng, channel = self.rng, conv.channel
+        kind = "email" if channel == "email" else "chat" if channel in CHATTY else "short"
+        cum = self.length_cum[kind]
+        length = rng.choices(range(1, len(cum) + 1), cum_weights=cum)[0]
+        directions = _directions(length, rng)
+        moods = iter(_moods(conv.arc, directions.count("in"), rng))
+        n_out = directions.count("out")
+        gap_lo, gap_hi = REPLY_GAPS[channel]
+        t, j, mood = conv.start, 0, "neutral"
+        for i, direction in enumerate(directions):
+            if i:
+                t += gap_lo + int(rng.random() ** 2 * (gap_hi - gap_lo))
+            if t > self.cal.hi:
+                return
+            if direction == "in":
+                mood = next(moods)
+                text = self._customer_text(conv, mood, first=i == 0, last=i == length - 1)
+            else:
+                text = self._agent_text(conv, i, j, n_out, mood)
+                j += 1
+            yield self._message(conv, direction, t, text)
+
+    def _message(self, conv: _Conversation, direction: str, t: int, text: list[str]) -> _Message:
+        """A message from its paragraphs; e-mails get an HTML or plain-text body."""
+        created = updated = self.cal.iso(t)
+        t_updated = t
+        if self.rng.random() < EDIT_RATE:
+            t_updated = min(self.cal.hi, t + self.rng.randint(5, 900))
+            updated = self.cal.iso(t_updated)
+        subject = conv.subject
+        if subject is not None and conv.last_email is not None:
+            subject = "Re: " + subject
+        if conv.channel == "email":
+            preview, body = self._email(conv, direction, t, text)
+        else:
+            preview, body = text[0], None
+        return _Message(
+            self._next_id("msg", 9),
+            conv,
+            direction,
+            preview,
+            body,
+            subject,
+            created,
+            updated,
+            t_updated,
+        )
+
+    # -- texts --
+
+    def _fill(self, template: str, ctx: dict[str, str]) -> str:
+        """Fill placeholders, with a fresh intensifier each time."""
+        if "{" not in template:
+            return template
+        ctx["very"] = self.rng.choice(P.INTENSIFIERS)
+        return template.format_map(ctx)
+
+    def _customer_text(self, conv: _Conversation, mood: str, first: bool, last: bool) -> list[str]:
+        """A customer's message as paragraphs: an opener, a follow-up or an acknowledgement."""
+        rng, bank = self.rng, conv.customer.bank
+        email = conv.channel == "email"
+        if first:
+            sentences = self._opener(bank, conv.topic, mood, email)
+        elif mood == "positive" and last and rng.random() < 0.65:
+            sentences = [rng.choice(bank.acks)]
+        elif mood in ("neutral", "mixed") and not email and rng.random() < 0.25:
+            sentences = [rng.choice(P.NEUTRAL_ACKS if bank.lang == "en" else bank.acks)]
+        elif mood in ("neutral", "mixed") and conv.topic in bank.details and rng.random() < 0.4:
+            sentences = [rng.choice(bank.details[conv.topic])]
+        else:
+            sentences = [rng.choice(bank.followups["neutral" if mood == "mixed" else mood])]
+            if email or rng.random() < 0.3:
+                sentences.append(rng.choice(bank.emotions["neutral" if mood == "mixed" else mood]))
+        text = self._decorate(
+            self._fill(" ".join(s for s in sentences if s), conv.ctx), mood, conv.channel
+        )
+        if conv.channel == "twitter" and first:
+            text = "@AcmeSupport " + text
+        if not email:
+            return [text[:280]]
+        paragraphs = (
+            [text]
+            if text.startswith(bank.greetings_in_text)
+            else [rng.choice(bank.greetings), text]
+        )
+        if first and bank.email_extra and rng.random() < 0.8:
+            paragraphs.append(rng.choice(bank.email_extra))
+        paragraphs.append(f"{rng.choice(bank.signoffs)}\n{conv.customer.first}")
+        return paragraphs
+
+    def _opener(self, bank: _Bank, topic: str, mood: str, email: bool) -> list[str]:
+        """The first message's sentences: the issue, details, feelings and a question."""
+        rng = self.rng
+        more = 0.8 if email else 0.45
+        if mood in ("angry", "frustrated"):
+            parts = [rng.choice(bank.openers_negative[topic])]
+        elif mood == "mixed":
+            issue = rng.choice(bank.openers_negative[topic])
+            issue = issue if issue.startswith("I ") else issue[0].lower() + issue[1:]
+            parts = [rng.choice(bank.openers_positive) + rng.choice(bank.mixed_joins) + issue]
+        elif mood == "positive":
+            parts = [rng.choice(bank.openers_positive), rng.choice(bank.openers_neutral[topic])]
+        else:
+            parts = [rng.choice(bank.openers_neutral[topic])]
+        troubled = mood in ("angry", "frustrated", "mixed")
+        if topic in bank.details and mood != "positive" and rng.random() < more:
+            parts.append(rng.choice(bank.details[topic]))
+        if rng.random() < more + 0.2:
+            parts.append(rng.choice(bank.emotions["neutral" if mood == "mixed" else mood]))
+        if topic in bank.questions and troubled and rng.random() < more:
+            parts.append(rng.choice(bank.questions[topic]))
+        return parts
+
+    def _decorate(self, text: str, mood: str, channel: str) -> str:
+        """Shouting, '!!!', ALL CAPS words and emoji, as moods and channels make likely."""
+        rng = self.rng
+        if mood == "angry":
+            roll = rng.random()
+            if roll < 0.05:
+                text = text.upper()
+            elif roll < 0.3:
+                words = text.split(" ")
+                k = rng.randrange(len(words))
+                words[k] = words[k].upper()
+                text = " ".join(words)
+            if text[-1] in ".!" and rng.random() < 0.4:
+                text = text.rstrip(".!") + "!!!"
+        elif mood == "frustrated" and text[-1] == "?" and rng.random() < 0.3:
+            text += "??"
+        if rng.random() < EMOJI_RATE.get(channel, 0.3):
+            text += " " + rng.choice(P.EMOJI["neutral" if mood == "mixed" else mood])
+        return text
+
+    def _agent_text(self, conv: _Conversation, i: int, j: int, n_out: int, mood: str) -> list[str]:
+        """An agent's reply from templates, chosen by its place in the conversation."""
+        rng, bank = self.rng, conv.customer.bank
+        agent = bank.agent
+        if i == 0:
+            kinds = ["proactive"]
+        elif j == 0 and conv.channel in CHATTY and rng.random() < 0.35:
+            kinds = ["bot"]
+        elif j == 0:
+            greeting = "email_greeting" if conv.channel == "email" else "greeting"
+            kinds = ["apology" if mood in ("angry", "frustrated") else greeting]
+            if conv.channel == "twitter" and rng.random() < 0.5:
+                kinds = ["dm"]
+            elif rng.random() < 0.5:
+                kinds.append("ask_info")
+        elif mood == "positive" and j == n_out - 1:
+            kinds = ["closing"]
+        elif conv.arc in ("soured", "angry") and j < n_out - 1:
+            kinds = ["troubleshoot"]
+        elif mood in ("angry", "frustrated") and conv.arc != "recovered":
+            kinds = ["escalation"]
+        elif j < n_out - 1 and rng.random() < 0.5:
+            kinds = [rng.choice(("update", "ask_info"))]
+        else:
+            kinds = ["resolution"]
+        sentences = [
+            rng.choice(bank.resolutions[conv.topic] if kind == "resolution" else agent[kind])
+            for kind in kinds
+        ]
+        text = self._fill(" ".join(sentences), conv.ctx)
+        if conv.channel == "twitter":
+            text = f"{text} ^{conv.ctx['agent']}"[:280]
+        if conv.channel != "email":
+            return [text]
+        return [
+            self._fill(bank.agent_greeting, conv.ctx),
+            text,
+            self._fill(bank.agent_signature, conv.ctx),
+        ]
+
+    # -- e-mail bodies --
+
+    def _email(
+        self, conv: _Conversation, direction: str, t: int, paragraphs: list[str]
+    ) -> tuple[str, str]:
+        """The preview (plain start) and full body of an e-mail, quoting the last one."""
+        rng, customer = self.rng, conv.customer
+        if direction == "in":
+            signature = self._fill(rng.choice(customer.bank.signatures), conv.ctx)
+            sender = f"{customer.first} {customer.last} <{customer.email}>"
+        else:
+            signature, paragraphs = paragraphs[-1], paragraphs[:-1]
+            sender = P.SUPPORT_ADDRESS
+        plain = "\n\n".join(paragraphs)
+        quote = conv.last_email
+        history = f"{plain}\n\n{signature}"
+        html = rng.random() < 0.85
+        outlook = customer.bank.quote_header is None and rng.random() < 0.35
+        parts = [_html_paragraphs(paragraphs, signature) if html else history]
+        if quote is not None:
+            header = self._quote_header(conv, quote, outlook, to=sender)
+            parts.append(_quote(header, quote[1], html, outlook))
+            history += "\n\n" + _quote(header, quote[1], False, outlook)
+        conv.last_email = (sender, history, t)
+        body = "".join(parts) if html else "\n\n".join(parts)
+        if html:
+            body = f"<html><body>{body}</body></html>"
+        return plain[:200], body
+
+    def _quote_header(
+        self, conv: _Conversation, quote: tuple[str, str, int], outlook: bool, to: str
+    ) -> str:
+        """'On Mon, Jan 5, 2026 at 10:02 AM X wrote:' or Outlook's From/Sent/To/Subject."""
+        sender, _, t = quote
+        bank = conv.customer.bank
+        date, hour, minute = self.cal.parts(t)
+        if bank.quote_header is not None:
+            return bank.quote_header.format(
+                dd=date.day,
+                mon=bank.months[date.month - 1],
+                yyyy=date.year,
+                hh=f"{hour:02d}",
+                mm=f"{minute:02d}",
+                sender=sender,
+            )
+        h12, ampm = (hour % 12 or 12), ("AM" if hour < 12 else "PM")
+        if not outlook:
+            return (
+                f"On {P.WEEKDAYS_EN[date.weekday()][:3]}, {bank.months[date.month - 1]} "
+                f"{date.day}, {date.year} at {h12}:{minute:02d} {ampm} {sender} wrote:"
+            )
+        sent = (
+            f"{P.WEEKDAYS_EN[date.weekday()]}, {P.MONTHS_EN[date.month - 1]} {date.day}, "
+            f"{date.year} {h12}:{minute:02d} {ampm}"
+        )
+        return f"From: {sender}\nSent: {sent}\nTo: {to}\nSubject: {conv.subject}"
+
+
+def _append_to_paragraph(text: str, suffix: str, end: str) -> str:
+    """Add ``suffix`` to the first paragraph ending in ``end`` that is not a short greeting."""
+    start = len("<html><body><p>") if end == "</p>" else 0
+    cut = text.find(end)
+    if 0 <= cut - start < 25:
+        cut = text.find(end, cut + len(end))
+    cut = len(text) if cut < 0 else cut
+    return text[:cut] + suffix + text[cut:]
+
+
+def _html_paragraphs(paragraphs: list[str], signature: str) -> str:
+    """Paragraphs and a signature block as e-mail HTML."""
+    body = "".join(f"<p>{_html_lines(p)}</p>" for p in paragraphs)
+    return f'{body}<div class="signature">{_html_lines(signature)}</div>'
+
+
+def _html_lines(text: str) -> str:
+    """Escape text for HTML and turn its line breaks into <br>."""
+    return escape(text, quote=False).replace("\n", "<br>")
+
+
+def _quote(header: str, quoted: str, html: bool, outlook: bool) -> str:
+    """Earlier history: Gmail's blockquote / '>' lines, or Outlook's header block."""
+    lines = quoted.split("\n")[:QUOTE_LINE_LIMIT]
+    if html and outlook:
+        head = "<br>".join(
+            f"<b>{escape(k)}:</b>{escape(v)}"
+            for k, v in (line.split(":", 1) for line in header.split("\n"))
+        )
+        return (
+            f'<hr><div id="divRplyFwdMsg">{head}</div><div>{_html_lines(chr(10).join(lines))}</div>'
+        )
+    if html:
+        return (
+            f'<div class="gmail_quote"><div dir="ltr">{escape(header, quote=False)}</div>'
+            f'<blockquote class="gmail_quote">{_html_lines(chr(10).join(lines))}'
+            "</blockquote></div>"
+        )
+    if outlook:
+        return "________________________________\n" + header + "\n\n" + "\n".join(lines)
+    return header + "\n" + "\n".join(f"> {line}" if line else ">" for line in lines)
+
+
+# --- public API ---------------------------------------------------------------------------
+
+
+def _stream(
+    messages: int, seed: int, end: datetime, days: int
+) -> tuple[Iterator[str], _SampleStream]:
+    """The first ``messages`` lines of the sample and the stream that counts them."""
+    if messages < 0:
+        raise ValueError("messages must not be negative")
+    stream = _SampleStream(seed, end, days)
+    return islice(stream.lines(), messages), stream
+
+
+def iter_sample_lines(
+    messages: int, seed: int = 7, end: datetime = DEFAULT_END, days: int = 90
+) -> Iterator[str]:
+    """Yield JSON Lines text (without trailing newline) for about `messages` lines in total.
+
+    Exactly ``messages`` lines are yielded, malformed ones included. Lines are produced lazily,
+    conversation by conversation, so any number can be streamed in constant memory; the first
+    ``k`` lines of a sample are the same whatever ``messages`` is.
+    """
+    lines, _ = _stream(messages, seed, end, days)
+    return lines
+
+
+def write_sample(path: str | os.PathLike, messages: int, seed: int = 7, **kw) -> SampleStats:
+    """Write the sample to `path` (JSON Lines, UTF-8), creating parent dirs. Returns counts.
+
+    ``kw`` takes ``end`` and ``days`` as in :func:`iter_sample_lines`.
+    """
+    lines, stream = _stream(messages, seed, kw.pop("end", DEFAULT_END), kw.pop("days", 90))
+    if kw:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(kw))}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="\n") as out:
+        while chunk := list(islice(lines, 4096)):
+            out.write("\n".join(chunk))
+            out.write("\n")
+    return stream.stats
