@@ -56,7 +56,7 @@ def format_summary(warehouse: Path, dagster_home: str | None = None) -> str:
     lines += [
         "",
         f"Warehouse: {warehouse}",
-        f"Lineage UI: {home}.venv/bin/dagster dev -w workspace.yaml   (then open http://127.0.0.1:3000)",
+        f"Lineage UI: make ui   (= {home}.venv/bin/dagster dev -w workspace.yaml with .venv/bin on PATH; then open http://127.0.0.1:3000)",
         f"Query:      .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', "
         "read_only=True).sql('select * from marts.agg_sentiment_daily order by day desc limit 10'))\"",
     ]

@@ -94,3 +94,11 @@ def test_parallel_scoring_matches_serial(monkeypatch):
     monkeypatch.setattr(vader, "CHUNK_TEXTS", 7)
     texts = [f"message {i} is {'great' if i % 3 else 'awful'}" for i in range(50)]
     assert VaderEngine(workers=2).score_batch(texts, "en") == score_texts(texts)
+
+
+def test_run_on_text_without_punctuation_is_cut_into_bounded_pieces():
+    text = "this is bad and I hate it " * 4000  # 104 KB, no sentence ends
+    pieces = split_sentences(text)
+    assert max(len(p) for p in pieces) <= 400
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")  # nothing lost
+    assert one(text).polarity == -1
