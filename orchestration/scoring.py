@@ -112,13 +112,15 @@ def score_pending(connection, engine: SentimentEngine) -> ScoringStats:
     """Score every message that needs it; returns what was done."""
     stats = ScoringStats()
     started = time.perf_counter()
-    reader = connection.execute(
-        _PENDING_SQL, {"engine": engine.name, "version": engine.version}
-    ).fetch_record_batch(CHUNK_ROWS)
-    # Materialize the pending ids first: the chunks below write to the tables the query reads.
-    batches = list(reader)
-    for batch in batches:
-        _score_chunk(connection, engine, batch.to_pydict(), stats)
+    # The pending rows stream through a second cursor (its own connection to the same
+    # database, reading one snapshot) while the chunks are written through the first, so
+    # memory stays bounded by the chunk size.
+    with connection.cursor() as reading:
+        reader = reading.execute(
+            _PENDING_SQL, {"engine": engine.name, "version": engine.version}
+        ).fetch_record_batch(CHUNK_ROWS)
+        for batch in reader:
+            _score_chunk(connection, engine, batch.to_pydict(), stats)
     stats.seconds = time.perf_counter() - started
     return stats
 

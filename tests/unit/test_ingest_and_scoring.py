@@ -120,3 +120,18 @@ def test_unscorable_messages_get_a_status_not_a_neutral_score(connection):
         ("mention", "empty"),
     ]
     assert all(r[2] and r[3] is None and r[4] is None for r in rows)
+
+
+def test_scoring_streams_in_chunks_and_scores_every_message_once(connection, monkeypatch):
+    import orchestration.scoring as scoring
+
+    monkeypatch.setattr(scoring, "CHUNK_ROWS", 2)
+    texts = ["great", "awful", "great", "meh", "awful"]
+    load_messages(connection, [message(f"m{i}", text) for i, text in enumerate(texts)], [])
+    engine = CountingEngine()
+    stats = score_pending(connection, engine)
+    assert (stats.messages, engine.calls) == (5, 3)
+    assert stats.cache_hits + stats.duplicates_in_run == 2
+    assert connection.execute(
+        "select count(*) from raw.message_scores where status = 'scored'"
+    ).fetchone() == (5,)
