@@ -14,12 +14,17 @@ from pathlib import Path
 
 from .sources import READERS
 
+ENGINES = ("vader", "comprehend")
+
 ENV_BY_OPTION = {
     "source": "SENTIMENT_SOURCE_PATH",
     "format": "SENTIMENT_SOURCE_FORMAT",
     "warehouse": "SENTIMENT_WAREHOUSE_PATH",
     "engine": "SENTIMENT_ENGINE",
     "workers": "SENTIMENT_WORKERS",
+    "comprehend_endpoint_url": "SENTIMENT_COMPREHEND_ENDPOINT_URL",
+    "comprehend_max_rps": "SENTIMENT_COMPREHEND_MAX_RPS",
+    "comprehend_concurrency": "SENTIMENT_COMPREHEND_CONCURRENCY",
 }
 
 
@@ -40,10 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", help="DuckDB file [$SENTIMENT_WAREHOUSE_PATH, warehouse/sentiment.duckdb]"
     )
     run.add_argument(
-        "--engine", choices=["vader"], help="sentiment engine [$SENTIMENT_ENGINE, vader]"
+        "--engine", choices=list(ENGINES), help="sentiment engine [$SENTIMENT_ENGINE, vader]"
     )
     run.add_argument(
         "--workers", type=int, help="scoring processes [$SENTIMENT_WORKERS, one per core]"
+    )
+    run.add_argument(
+        "--comprehend-endpoint-url",
+        help="Comprehend endpoint override [$SENTIMENT_COMPREHEND_ENDPOINT_URL]",
+    )
+    run.add_argument(
+        "--comprehend-max-rps",
+        type=float,
+        help="cap on Comprehend requests per second [$SENTIMENT_COMPREHEND_MAX_RPS, 10]",
+    )
+    run.add_argument(
+        "--comprehend-concurrency",
+        type=int,
+        help="Comprehend batches in flight [$SENTIMENT_COMPREHEND_CONCURRENCY, 8]",
     )
     run.add_argument(
         "--dagster-home", help="Dagster instance folder [$DAGSTER_HOME, .dagster_home]"

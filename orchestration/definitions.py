@@ -3,6 +3,7 @@
 import dagster as dg
 
 from .assets.dbt import sentiment_dbt_models
+from .assets.entities import message_entities
 from .assets.ingest import raw_messages
 from .assets.scoring import message_scores
 from .resources import build_resources
@@ -16,7 +17,7 @@ warehouse_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_messages, message_scores, sentiment_dbt_models],
+    assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models],
     jobs=[warehouse_job],
     resources=build_resources(),
 )

@@ -67,4 +67,34 @@ create table if not exists raw.score_cache (
     language       varchar,
     scored_at      timestamp not null
 );
+
+-- Targeted (entity-level) sentiment from Comprehend's BatchDetectTargetedSentiment, keyed by
+-- the scored text's hash (raw.message_scores.text_hash): one row per entity mention.
+create table if not exists raw.entity_mentions (
+    text_hash      varchar not null,
+    entity_index   integer not null,        -- entity number within the text, from 0
+    mention_index  integer not null,        -- mention number within the entity, from 0
+    entity_text    varchar not null,        -- the entity's descriptive mention
+    entity_type    varchar not null,        -- PERSON, ORGANIZATION, COMMERCIAL_ITEM, DATE, ...
+    mention_text   varchar not null,
+    begin_offset   integer,
+    end_offset     integer,
+    sentiment      varchar not null,        -- POSITIVE | NEGATIVE | NEUTRAL | MIXED
+    positive       double not null,
+    negative       double not null,
+    neutral        double not null,
+    mixed          double not null,
+    score          double not null,         -- positive - negative
+    engine         varchar not null,
+    engine_version varchar not null,
+    scored_at      timestamp not null,
+    primary key (text_hash, entity_index, mention_index)
+);
+
+-- Texts already analysed for entities (also those with none), so a rerun sends nothing twice.
+create table if not exists raw.entity_scans (
+    text_hash    varchar primary key,
+    entity_count integer not null,
+    scanned_at   timestamp not null
+);
 """

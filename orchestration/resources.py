@@ -47,8 +47,13 @@ class WarehouseResource(dg.ConfigurableResource):
         database = self.database_path()
         database.parent.mkdir(parents=True, exist_ok=True)
         with DuckDBResource(database=str(database)).get_connection() as connection:
-            connection.execute(RAW_SCHEMA_DDL)
-            yield connection
+            try:
+                connection.execute(RAW_SCHEMA_DDL)
+                yield connection
+            finally:
+                # DuckDBResource closes the connection only when the block succeeds; after a
+                # failure the file would stay locked while the traceback lives.
+                connection.close()
 
 
 class SourceResource(dg.ConfigurableResource):
@@ -70,30 +75,117 @@ class SourceResource(dg.ConfigurableResource):
         return setting(self.format, "SENTIMENT_SOURCE_FORMAT", "kustomer").lower()
 
 
+class ComprehendResource(dg.ConfigurableResource):
+    """Amazon Comprehend through boto3. Credentials come from boto3's own chain only
+    (environment, shared config and credentials files, SSO, instance or task role)."""
+
+    region_name: str = Field(
+        default="",
+        description="AWS region. Empty: $AWS_REGION or $AWS_DEFAULT_REGION, else us-east-1.",
+    )
+    endpoint_url: str = Field(
+        default="",
+        description="Endpoint override (tests, VPC endpoints). Empty: $SENTIMENT_COMPREHEND_ENDPOINT_URL, else AWS's.",
+    )
+    max_concurrency: int = Field(
+        default=0,
+        description="Batches in flight at once. 0: $SENTIMENT_COMPREHEND_CONCURRENCY, else 8.",
+    )
+    max_requests_per_second: float = Field(
+        default=0,
+        description="Cap on HTTP requests per second, retries included. 0: $SENTIMENT_COMPREHEND_MAX_RPS, else 10.",
+    )
+    retry_mode: str = Field(
+        default="standard",
+        description="botocore retry mode (standard or adaptive), set explicitly: the default differs between releases.",
+    )
+    max_attempts: int = Field(
+        default=5, description="botocore's attempts per request, the first included."
+    )
+    connect_timeout_s: float = Field(default=5.0, description="Connect timeout in seconds.")
+    read_timeout_s: float = Field(default=30.0, description="Read timeout in seconds.")
+    price_per_unit_usd: float = Field(
+        default=0.0001,
+        description="Price of one billed unit (100 characters), for the cost estimate.",
+    )
+
+    def build_client(self):
+        """A Comprehend client with explicit retry mode, attempts, timeouts and pool size."""
+        import boto3
+        from botocore.config import Config
+
+        region = (
+            self.region_name
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
+        endpoint = setting(self.endpoint_url, "SENTIMENT_COMPREHEND_ENDPOINT_URL", "") or None
+        config = Config(
+            # total_max_attempts counts the first attempt; botocore's max_attempts would not.
+            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout_s,
+            read_timeout=self.read_timeout_s,
+            max_pool_connections=self.concurrency(),
+        )
+        return boto3.session.Session().client(
+            "comprehend", region_name=region, endpoint_url=endpoint, config=config
+        )
+
+    def concurrency(self) -> int:
+        return self.max_concurrency or int(
+            os.environ.get("SENTIMENT_COMPREHEND_CONCURRENCY", "0") or 8
+        )
+
+    def requests_per_second(self) -> float:
+        return self.max_requests_per_second or float(
+            os.environ.get("SENTIMENT_COMPREHEND_MAX_RPS", "0") or 10
+        )
+
+    def build_engine(self) -> SentimentEngine:
+        from .engines.comprehend import ComprehendEngine
+
+        return ComprehendEngine(
+            self.build_client(),
+            max_concurrency=self.concurrency(),
+            max_requests_per_second=self.requests_per_second(),
+            price_per_unit_usd=self.price_per_unit_usd,
+        )
+
+
 class EngineResource(dg.ConfigurableResource):
-    """The sentiment engine that scores messages."""
+    """The sentiment engine that scores messages: ``vader`` (local, the default) or
+    ``comprehend`` (Amazon Comprehend, configured by the nested resource)."""
 
     engine: str = Field(
-        default="", description="vader (default). Empty: $SENTIMENT_ENGINE, else vader."
+        default="", description="vader or comprehend. Empty: $SENTIMENT_ENGINE, else vader."
     )
     workers: int = Field(
-        default=0, description="Scoring processes. 0: $SENTIMENT_WORKERS, else one per core."
+        default=0,
+        description="VADER's scoring processes. 0: $SENTIMENT_WORKERS, else one per core.",
     )
+    comprehend: ComprehendResource
+
+    def engine_name(self) -> str:
+        return setting(self.engine, "SENTIMENT_ENGINE", "vader").lower()
 
     def build(self) -> SentimentEngine:
-        name = setting(self.engine, "SENTIMENT_ENGINE", "vader").lower()
-        workers = self.workers or int(os.environ.get("SENTIMENT_WORKERS", "0") or 0)
+        name = self.engine_name()
         if name == "vader":
             from .engines.vader import VaderEngine
 
-            return VaderEngine(workers=workers)
-        raise ValueError(f"unknown sentiment engine {name!r}; available: vader")
+            return VaderEngine(
+                workers=self.workers or int(os.environ.get("SENTIMENT_WORKERS", "0") or 0)
+            )
+        if name == "comprehend":
+            return self.comprehend.build_engine()
+        raise ValueError(f"unknown sentiment engine {name!r}; available: vader, comprehend")
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": WarehouseResource(),
         "source": SourceResource(),
-        "engine": EngineResource(),
+        "engine": EngineResource(comprehend=ComprehendResource()),
         "dbt": dbt_cli(),
     }

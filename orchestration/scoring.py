@@ -54,6 +54,7 @@ class ScoringStats:
     cache_hits: int = 0
     duplicates_in_run: int = 0
     unscored: Counter = field(default_factory=Counter)
+    engine_errors: list[tuple[str, str]] = field(default_factory=list)  # (message_id, reason)
     seconds: float = 0.0
 
     @property
@@ -63,6 +64,38 @@ class ScoringStats:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _store_scores(connection, engine, language, digests, results, stats) -> dict[str, ScoreFailure]:
+    """Write one part's scores to the cache at once: what is committed is never sent again."""
+    failures: dict[str, ScoreFailure] = {}
+    rows: dict[str, list] = {name: [] for name in ("text_hash", *SCORE_FIELDS)}
+    for digest, result in zip(digests, results, strict=True):
+        if isinstance(result, SentimentScore):
+            rows["text_hash"].append(digest)
+            for name in SCORE_FIELDS:
+                rows[name].append(getattr(result, name))
+        else:
+            failures[digest] = result
+    stats.texts_scored += len(rows["text_hash"])
+    if rows["text_hash"]:
+        # One set-based insert: DuckDB's executemany goes row by row and is far slower.
+        connection.register("_new_scores", pa.table(rows))
+        connection.execute(
+            f"""
+            insert or replace into raw.score_cache
+            select text_hash, {", ".join(SCORE_FIELDS)}, $engine, $version, $language, $scored_at
+            from _new_scores
+            """,
+            {
+                "engine": engine.name,
+                "version": engine.version,
+                "language": language,
+                "scored_at": _now(),
+            },
+        )
+        connection.unregister("_new_scores")
+    return failures
 
 
 def _score_missing(
@@ -76,35 +109,11 @@ def _score_missing(
     by_language: dict[str | None, list[str]] = {}
     for digest, (_, language) in wanted.items():
         by_language.setdefault(language, []).append(digest)
-    scored_at = _now()
     for language, digests in by_language.items():
-        results = engine.score_batch([wanted[d][0] for d in digests], language)
-        rows: dict[str, list] = {name: [] for name in ("text_hash", *SCORE_FIELDS)}
-        for digest, result in zip(digests, results, strict=True):
-            if isinstance(result, SentimentScore):
-                rows["text_hash"].append(digest)
-                for name in SCORE_FIELDS:
-                    rows[name].append(getattr(result, name))
-            else:
-                failures[digest] = result
-        stats.texts_scored += len(rows["text_hash"])
-        if rows["text_hash"]:
-            # One set-based insert: DuckDB's executemany goes row by row and is far slower.
-            connection.register("_new_scores", pa.table(rows))
-            connection.execute(
-                f"""
-                insert or replace into raw.score_cache
-                select text_hash, {", ".join(SCORE_FIELDS)}, $engine, $version, $language, $scored_at
-                from _new_scores
-                """,
-                {
-                    "engine": engine.name,
-                    "version": engine.version,
-                    "language": language,
-                    "scored_at": scored_at,
-                },
-            )
-            connection.unregister("_new_scores")
+        for start in range(0, len(digests), engine.commit_texts):
+            part = digests[start : start + engine.commit_texts]
+            results = engine.score_batch([wanted[d][0] for d in part], language)
+            failures.update(_store_scores(connection, engine, language, part, results, stats))
     return failures
 
 
@@ -119,8 +128,13 @@ def score_pending(connection, engine: SentimentEngine) -> ScoringStats:
         reader = reading.execute(
             _PENDING_SQL, {"engine": engine.name, "version": engine.version}
         ).fetch_record_batch(CHUNK_ROWS)
-        for batch in reader:
-            _score_chunk(connection, engine, batch.to_pydict(), stats)
+        try:
+            for batch in reader:
+                _score_chunk(connection, engine, batch.to_pydict(), stats)
+        finally:
+            # An open reader keeps the database open even after its connection is closed,
+            # and a failed run's traceback would keep the reader alive.
+            reader.close()
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -174,6 +188,9 @@ def _score_chunk(
     # Messages repeating a text that this chunk scores once (cache hits are counted above).
     stats.duplicates_in_run += sum(h is not None and h not in cached for h in hashes) - len(missing)
     stats.unscored.update(s for s in status if s != "scored")
+    stats.engine_errors.extend(
+        (chunk["message_id"][i], reason[i]) for i, s in enumerate(status) if s == "engine_error"
+    )
     stats.scored_messages += status.count("scored")
 
     table = pa.table(

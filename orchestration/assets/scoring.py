@@ -6,6 +6,9 @@ from ..resources import EngineResource, WarehouseResource
 from ..scoring import score_pending
 from .ingest import raw_messages
 
+# The run's metadata lists failed messages by id; past this many, raw.message_scores has them.
+MAX_LISTED_ERRORS = 100
+
 
 @dg.asset(deps=[raw_messages], group_name="scoring", kinds={"python", "duckdb"}, code_version="1")
 def message_scores(
@@ -42,6 +45,11 @@ def message_scores(
             "unscored": sum(stats.unscored.values()),
             "unscored_by_reason": dg.MetadataValue.json(dict(stats.unscored)),
             "messages_per_second": round(stats.messages_per_second, 1),
+            "documents_saved_by_cache": stats.cache_hits + stats.duplicates_in_run,
+            "engine_errors": dg.MetadataValue.json(
+                [{"message_id": m, "error": r} for m, r in stats.engine_errors[:MAX_LISTED_ERRORS]]
+            ),
+            **sentiment_engine.usage_metadata(),
             "dagster/row_count": total,
         }
     )

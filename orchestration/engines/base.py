@@ -50,6 +50,13 @@ class SentimentEngine(ABC):
 
     name: str
     version: str
+    # How many texts the scoring stage hands over, and commits, at a time. A remote engine
+    # sets it low, so that a run killed halfway loses only the requests in flight.
+    commit_texts: int = 100_000
+
+    def usage_metadata(self) -> dict[str, float]:
+        """What the engine spent in this run (calls, billed units, cost), for the run's metadata."""
+        return {}
 
     @abstractmethod
     def supports(self, language: str | None) -> bool:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version as package_version
 
+from ..text.pieces import split_sentences
 from .base import NEUTRAL_BAND, ScoreFailure, SentimentEngine, SentimentScore, polarity_of
 
 # VADER's cost grows faster than the text; above this length a text is scored sentence by
@@ -28,7 +28,6 @@ _ALPHA = 15.0
 PARALLEL_MIN_TEXTS = 4_000
 CHUNK_TEXTS = 2_000
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _analyzer = None
 
 
@@ -61,11 +60,9 @@ def _windows(piece: str) -> list[str]:
     return [w for w in windows if w]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentence pieces of a text (on . ! ? followed by space, and on line breaks); a piece
-    longer than MAX_PIECE_CHARS is cut at spaces."""
-    pieces = (p.strip() for p in _SENTENCE_END.split(text))
-    return [window for piece in pieces if piece for window in _windows(piece)]
+def vader_pieces(text: str) -> list[str]:
+    """Sentences of a text; a sentence longer than MAX_PIECE_CHARS is cut at spaces."""
+    return [window for sentence in split_sentences(text) for window in _windows(sentence)]
 
 
 def _valence(compound: float) -> float:
@@ -84,7 +81,7 @@ def vader_polarity_scores(text: str) -> dict[str, float]:
     analyzer = _get_analyzer()
     if len(text) <= SENTENCE_SPLIT_CHARS:
         return analyzer.polarity_scores(text)
-    pieces = split_sentences(text) or [text]
+    pieces = vader_pieces(text) or [text]
     total_valence = 0.0
     weighted = {"pos": 0.0, "neg": 0.0, "neu": 0.0}
     total_length = 0

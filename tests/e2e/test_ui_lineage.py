@@ -93,7 +93,14 @@ def test_dagster_dev_shows_one_graph_from_raw_messages_to_the_marts(dagster_dev)
     assert graph["staging/stg_support__messages"] == {"raw_messages"}
     assert graph["staging/stg_support__message_scores"] == {"message_scores"}
     assert graph["marts/fct_message_sentiment"] == {"intermediate/int_messages__scored"}
-    for mart in ("fct_conversation_sentiment", "dim_customer_sentiment", "agg_sentiment_daily"):
+    assert graph["message_entities"] == {"message_scores"}
+    assert graph["staging/stg_support__entity_mentions"] == {"message_entities"}
+    for mart in (
+        "fct_conversation_sentiment",
+        "dim_customer_sentiment",
+        "agg_sentiment_daily",
+        "fct_entity_sentiment",
+    ):
         assert f"marts/{mart}" in graph
     checks = {"/".join(n["assetKey"]["path"]) for n in nodes if n["hasAssetChecks"]}
     assert "marts/fct_conversation_sentiment" in checks

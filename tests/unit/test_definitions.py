@@ -26,6 +26,10 @@ def test_one_lineage_graph_from_raw_messages_to_the_marts():
     }
     assert {f"marts/{name}" for name in marts} <= keys
     assert graph.get(dg.AssetKey("message_scores")).parent_keys == {dg.AssetKey("raw_messages")}
+    assert graph.get(dg.AssetKey("message_entities")).parent_keys == {dg.AssetKey("message_scores")}
+    entity_staging = graph.get(dg.AssetKey(["staging", "stg_support__entity_mentions"]))
+    assert entity_staging.parent_keys == {dg.AssetKey("message_entities")}
+    assert "marts/fct_entity_sentiment" in keys
     staging_parents = graph.get(dg.AssetKey(["staging", "stg_support__message_scores"])).parent_keys
     assert staging_parents == {dg.AssetKey("message_scores")}
     assert (

@@ -7,7 +7,7 @@ from orchestration.engines.vader import (
     SENTENCE_SPLIT_CHARS,
     VaderEngine,
     score_texts,
-    split_sentences,
+    vader_pieces,
     vader_polarity_scores,
 )
 
@@ -77,7 +77,7 @@ def test_sentence_split_scores_close_to_whole_text_vader():
     text = " ".join(["The app crashed again and I lost my work."] * 30)
     whole = SentimentIntensityAnalyzer().polarity_scores(text)["compound"]
     assert vader_polarity_scores(text)["compound"] == pytest.approx(whole, abs=0.01)
-    assert len(split_sentences(text)) == 30
+    assert len(vader_pieces(text)) == 30
 
 
 def test_engine_refuses_languages_it_cannot_score():
@@ -98,7 +98,7 @@ def test_parallel_scoring_matches_serial(monkeypatch):
 
 def test_run_on_text_without_punctuation_is_cut_into_bounded_pieces():
     text = "this is bad and I hate it " * 4000  # 104 KB, no sentence ends
-    pieces = split_sentences(text)
+    pieces = vader_pieces(text)
     assert max(len(p) for p in pieces) <= 400
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")  # nothing lost
     assert one(text).polarity == -1

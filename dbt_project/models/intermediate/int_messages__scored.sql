@@ -43,7 +43,8 @@ joined as (
         scores.confidence,
         scores.engine,
         scores.engine_version,
-        scores.scored_at
+        scores.scored_at,
+        scores.text_hash
 
     from messages
     left join scores

@@ -33,6 +33,7 @@ final as (
         engine,
         engine_version,
         scored_at,
+        text_hash,
         direction = 'in' as is_inbound,
         status = 'scored' as is_scored
 

@@ -1,0 +1,60 @@
+"""The ``message_entities`` asset."""
+
+import os
+
+import dagster as dg
+from pydantic import Field
+
+from ..entities import analyse_pending
+from ..resources import EngineResource, WarehouseResource
+from .scoring import MAX_LISTED_ERRORS, message_scores
+
+
+class EntitySentimentConfig(dg.Config):
+    enabled: bool = Field(
+        default=False,
+        description="Run targeted sentiment in this run (Comprehend only; also $SENTIMENT_TARGETED=1).",
+    )
+
+
+@dg.asset(deps=[message_scores], group_name="scoring", kinds={"python", "duckdb"}, code_version="1")
+def message_entities(
+    context: dg.AssetExecutionContext,
+    config: EntitySentimentConfig,
+    engine: EngineResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """What customers feel about *what*: entity-level (targeted) sentiment in
+    ``raw.entity_mentions``, one row per mention of a product, order, person or place, with
+    the sentiment expressed towards it.
+
+    Optional per run and English only: it runs when enabled in the run's config (or with
+    ``SENTIMENT_TARGETED=1``) and the engine is Amazon Comprehend
+    (``BatchDetectTargetedSentiment``). Each scored text is analysed once.
+    """
+    enabled = config.enabled or os.environ.get("SENTIMENT_TARGETED", "").lower() in (
+        "1",
+        "true",
+        "yes",
+    )
+    if not enabled or engine.engine_name() != "comprehend":
+        reason = "not enabled for this run" if not enabled else "needs engine=comprehend"
+        context.log.info(f"targeted sentiment skipped: {reason}")
+        return dg.MaterializeResult(metadata={"skipped": reason, "texts_analysed": 0})
+    comprehend = engine.build()
+    with warehouse.connect() as connection:
+        stats = analyse_pending(connection, comprehend)
+    context.log.info(
+        f"{stats.texts} texts analysed, {stats.mentions} entity mentions, {len(stats.failed)} failed"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "texts_analysed": stats.texts,
+            "entity_mentions": stats.mentions,
+            "texts_failed": len(stats.failed),
+            "failures": dg.MetadataValue.json(
+                [{"text_hash": h, "error": r} for h, r in stats.failed[:MAX_LISTED_ERRORS]]
+            ),
+            **comprehend.usage_metadata(),
+        }
+    )

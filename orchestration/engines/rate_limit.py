@@ -1,0 +1,45 @@
+"""A request-rate cap shared by the threads of one engine.
+
+Hand-written because neither boto3 nor botocore caps a client's request rate (their retry
+modes only back off after throttling). It is a sliding-window log: a request may start only
+while fewer than ``max_requests`` started in the last ``window_s`` seconds, so the cap holds
+over every window of that length, not just on average.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class SlidingWindowLimiter:
+    def __init__(
+        self,
+        max_requests: int,
+        window_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if max_requests < 1:
+            raise ValueError("max_requests must be at least 1")
+        self.max_requests = max_requests
+        self.window_s = window_s
+        self._clock = clock
+        self._sleep = sleep
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Block until a request may start, and record its start."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._starts and now - self._starts[0] >= self.window_s:
+                    self._starts.popleft()
+                if len(self._starts) < self.max_requests:
+                    self._starts.append(now)
+                    return
+                wait = self.window_s - (now - self._starts[0])
+            self._sleep(max(wait, 0.001))

@@ -1,0 +1,519 @@
+"""A local fake of the Amazon Comprehend sentiment API, spoken to by real boto3 clients.
+
+moto cannot stand in for Comprehend here (it has no batch or targeted calls and answers a
+fixed neutral score), so the suite runs this small HTTP server on 127.0.0.1 instead.
+
+Protocol: botocore sends Comprehend requests as AWS JSON 1.1 -- ``POST /`` with
+``X-Amz-Target: Comprehend_20171127.<Operation>`` and a JSON body (the SigV4 signature is
+ignored). Errors are answered the way ``BaseJSONParser._do_error_parse`` reads them: an HTTP
+status plus ``{"__type": <code>, "message": ...}`` and the ``x-amzn-ErrorType`` header.
+
+Answers are derived from VADER, so they depend on the text and are deterministic. The fake
+enforces the service limits (25 documents a batch, 5,000 UTF-8 bytes a document, non-empty
+text, supported languages) and records every violation, and it can inject faults
+(latency, throttling, server errors, per-document failures, a fatal auth error) according to
+a :class:`FaultPlan`.
+
+Usage::
+
+    with FakeComprehend(FaultPlan(throttle_rate=0.2)) as fake:
+        client = boto3.client("comprehend", endpoint_url=fake.endpoint_url, ...)
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+TARGET_PREFIX = "Comprehend_20171127"
+MAX_BATCH_DOCUMENTS = 25
+MAX_DOCUMENT_BYTES = 5000
+SUPPORTED_LANGUAGES = frozenset(
+    {"en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW"}
+)
+TARGETED_LANGUAGES = frozenset({"en"})
+SINGLE_OPERATIONS = frozenset({"DetectSentiment", "DetectTargetedSentiment"})
+BATCH_OPERATIONS = frozenset({"BatchDetectSentiment", "BatchDetectTargetedSentiment"})
+TARGETED_OPERATIONS = frozenset({"DetectTargetedSentiment", "BatchDetectTargetedSentiment"})
+
+# HTTP status for error codes; anything not listed is a 400 client error.
+ERROR_STATUS = {
+    "InternalServerException": 500,
+    "ServiceUnavailableException": 503,
+    "TooManyRequestsException": 429,
+}
+
+# |compound| below this is NEUTRAL (VADER's own convention).
+NEUTRAL_BAND = 0.05
+
+# Lower-case nouns the entity finder always reports, with their mention type.
+COMMERCE_NOUNS = {
+    "order": "COMMERCIAL_ITEM",
+    "refund": "COMMERCIAL_ITEM",
+    "delivery": "COMMERCIAL_ITEM",
+    "package": "COMMERCIAL_ITEM",
+    "parcel": "COMMERCIAL_ITEM",
+    "product": "COMMERCIAL_ITEM",
+    "item": "COMMERCIAL_ITEM",
+    "price": "ATTRIBUTE",
+    "service": "OTHER",
+    "app": "SOFTWARE",
+    "website": "SOFTWARE",
+    "account": "OTHER",
+    "agent": "PERSON",
+    "courier": "PERSON",
+    "driver": "PERSON",
+    "support": "ORGANIZATION",
+}
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*")
+# A clause ends at . ! ? ; or just before the word "but": each mention takes the
+# sentiment of its own clause, so "X was rude but Y was quick" scores X and Y apart.
+_CLAUSE = re.compile(r"[^.!?;]+?(?=\s+but\s|[.!?;]|$)[.!?;]*", re.IGNORECASE)
+
+_analyzer_lock = threading.Lock()
+_analyzer: SentimentIntensityAnalyzer | None = None
+
+
+@dataclass
+class FaultPlan:
+    """What the fake should do wrong, and how often. The default plan behaves perfectly."""
+
+    latency_s: float = 0.0
+    throttle_rate: float = 0.0
+    server_error_rate: float = 0.0
+    doc_fail_once_rate: float = 0.0
+    always_fail_texts: set[str] = field(default_factory=set)
+    fatal_error: str | None = None
+    fatal_after_requests: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class RequestRecord:
+    """One request the fake received: arrival time (``time.monotonic()``) and outcome."""
+
+    at: float
+    operation: str
+    documents: int
+    language: str | None
+    status: int
+
+
+class ComprehendError(Exception):
+    """An error answered as a whole-request failure (HTTP status + ``__type``)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status if status is not None else ERROR_STATUS.get(code, 400)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _vader_scores(text: str) -> dict[str, float]:
+    """VADER polarity scores for ``text`` (the analyzer is built once, lazily)."""
+    global _analyzer
+    with _analyzer_lock:
+        if _analyzer is None:
+            _analyzer = SentimentIntensityAnalyzer()
+    return _analyzer.polarity_scores(text)
+
+
+def sentiment_for(text: str) -> tuple[str, dict[str, float]]:
+    """Map VADER onto Comprehend's ``(Sentiment, SentimentScore)`` deterministically.
+
+    Raw weights: Positive = max(c, 0), Negative = max(-c, 0), Mixed = min(pos, neg) (VADER's
+    proportions, so it grows only when both polarities are present), Neutral = 0.05 (plus
+    Mixed inside the neutral band). Normalised to sum to 1; the label is the argmax, which
+    makes |c| < 0.05 NEUTRAL and clearly positive/negative text POSITIVE/NEGATIVE.
+    """
+    vader = _vader_scores(text)
+    compound = vader["compound"]
+    mixed = min(vader["pos"], vader["neg"])
+    neutral = NEUTRAL_BAND + (mixed if abs(compound) < NEUTRAL_BAND else 0.0)
+    raw = {
+        "Positive": max(0.0, compound),  # 0.0 first, so a zero compound never gives -0.0
+        "Negative": max(0.0, -compound),
+        "Mixed": mixed,
+        "Neutral": neutral,
+    }
+    total = sum(raw.values())
+    score = {name: value / total for name, value in raw.items()}
+    label = max(score, key=score.__getitem__).upper()  # ties go to the first listed
+    return label, score
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses of ``text`` (see ``_CLAUSE``)."""
+    spans = [m.span() for m in _CLAUSE.finditer(text) if m.group().strip()]
+    return spans or [(0, len(text))]
+
+
+def _clause_mentions(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Entity mentions ``(begin, end, type)`` inside one clause of ``text``.
+
+    A mention is a commerce noun (any case) or a run of capitalised words that does not
+    start the clause (so sentence-initial words and "I" are not entities).
+    """
+    mentions: list[tuple[int, int, str]] = []
+    words = list(_WORD.finditer(text, start, end))
+    i = 0
+    while i < len(words):
+        word = words[i]
+        noun_type = COMMERCE_NOUNS.get(word.group().lower())
+        if noun_type:
+            mentions.append((word.start(), word.end(), noun_type))
+        elif i > 0 and word.group()[0].isupper() and word.group() != "I":
+            j = i
+            while j + 1 < len(words) and words[j + 1].group()[0].isupper():
+                j += 1
+            mentions.append((word.start(), words[j].end(), "ORGANIZATION"))
+            i = j
+        i += 1
+    return mentions
+
+
+def targeted_entities(text: str) -> list[dict[str, Any]]:
+    """``Entities`` for DetectTargetedSentiment: mentions grouped by their lower-cased text."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for start, end in _clauses(text):
+        label, score = sentiment_for(text[start:end])
+        for begin, finish, kind in _clause_mentions(text, start, end):
+            mention = {
+                "Score": 0.99 if kind != "ORGANIZATION" else 0.9,
+                "GroupScore": 1.0,
+                "Text": text[begin:finish],
+                "Type": kind,
+                "BeginOffset": begin,
+                "EndOffset": finish,
+                "MentionSentiment": {"Sentiment": label, "SentimentScore": score},
+            }
+            groups.setdefault(text[begin:finish].lower(), []).append(mention)
+    return [{"DescriptiveMentionIndex": [0], "Mentions": group} for group in groups.values()]
+
+
+def _result_for(operation: str, text: str) -> dict[str, Any]:
+    """The per-document result body for ``operation`` (without ``Index``)."""
+    if operation in TARGETED_OPERATIONS:
+        return {"Entities": targeted_entities(text)}
+    label, score = sentiment_for(text)
+    return {"Sentiment": label, "SentimentScore": score}
+
+
+def _fraction_of(seed: int, text: str) -> float:
+    """A stable pseudo-random number in [0, 1) for ``text`` (independent of thread timing)."""
+    digest = hashlib.sha256(f"{seed}\0{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+# --------------------------------------------------------------------------- server
+
+
+class FakeComprehend:
+    """Threaded HTTP server on 127.0.0.1 (free port) answering Comprehend sentiment calls.
+
+    Use as a context manager; ``endpoint_url`` is valid inside the ``with`` block. ``plan``
+    may be replaced between runs: assigning a new plan reseeds the fault RNG, forgets which
+    documents already failed once and restarts the ``fatal_after_requests`` count.
+    """
+
+    def __init__(self, plan: FaultPlan | None = None):
+        self._lock = threading.Lock()
+        self.requests: list[RequestRecord] = []
+        self.billed: collections.Counter[str] = collections.Counter()
+        self.violations: list[str] = []
+        self.plan = plan if plan is not None else FaultPlan()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.endpoint_url = ""
+
+    # -- plan -----------------------------------------------------------------------
+
+    @property
+    def plan(self) -> FaultPlan:
+        """The fault plan in force."""
+        return self._plan
+
+    @plan.setter
+    def plan(self, plan: FaultPlan) -> None:
+        with self._lock:
+            self._plan = plan
+            self._rng = random.Random(plan.seed)
+            self._failed_once: set[str] = set()
+            self._answered = 0
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def __enter__(self) -> FakeComprehend:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.fake = self  # type: ignore[attr-defined]
+        self._server = server
+        self.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
+            name="fake-comprehend",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    # -- records ----------------------------------------------------------------------
+
+    def max_requests_in_window(self, window_s: float = 1.0) -> int:
+        """Most requests whose arrival times fall within any window of ``window_s`` seconds."""
+        with self._lock:
+            times = sorted(record.at for record in self.requests)
+        return _max_in_window(times, window_s)
+
+    def reset_records(self) -> None:
+        """Forget requests, billing and violations (the plan and its RNG are kept)."""
+        with self._lock:
+            self.requests.clear()
+            self.billed.clear()
+            self.violations.clear()
+            self._answered = 0
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(record)
+            self._answered += 1
+
+    def _violation(self, message: str) -> None:
+        with self._lock:
+            self.violations.append(message)
+
+    # -- request handling -------------------------------------------------------------
+
+    def handle(self, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Answer one request: returns ``(status, json_body)`` and records it."""
+        arrived = time.monotonic()
+        operation = target.rpartition(".")[2] if target.startswith(TARGET_PREFIX + ".") else ""
+        params = _parse_body(body)
+        texts = _documents(operation, params)
+        language = params.get("LanguageCode") if isinstance(params, dict) else None
+        try:
+            if self.plan.latency_s > 0:
+                time.sleep(self.plan.latency_s)
+            status, payload = 200, self._answer(operation, params, texts, language)
+        except ComprehendError as error:
+            status, payload = error.status, {"__type": error.code, "message": error.message}
+        self._record(
+            RequestRecord(
+                at=arrived,
+                operation=operation or target or "<none>",
+                documents=len(texts),
+                language=language if isinstance(language, str) else None,
+                status=status,
+            )
+        )
+        return status, payload
+
+    def _answer(
+        self, operation: str, params: Any, texts: list[Any], language: Any
+    ) -> dict[str, Any]:
+        """Run the checks in service order and build the success body (or raise)."""
+        self._check_fatal()
+        if operation not in SINGLE_OPERATIONS | BATCH_OPERATIONS:
+            raise ComprehendError("InvalidRequestException", f"Unsupported operation {operation!r}")
+        self._validate(operation, params, texts, language)
+        self._inject_request_faults()
+        if operation in BATCH_OPERATIONS:
+            return self._batch(operation, texts)
+        return self._single(operation, texts[0])
+
+    def _check_fatal(self) -> None:
+        plan = self.plan
+        if plan.fatal_error is None:
+            return
+        with self._lock:
+            due = plan.fatal_after_requests is None or self._answered >= plan.fatal_after_requests
+        if due:
+            raise ComprehendError(plan.fatal_error, f"Injected fatal error {plan.fatal_error}")
+
+    def _validate(self, operation: str, params: Any, texts: list[Any], language: Any) -> None:
+        """Request-level limits; also records (without failing) oversized batch documents."""
+        if not isinstance(params, dict):
+            raise ComprehendError("SerializationException", "Request body is not a JSON object")
+        if not texts:
+            self._violation(f"{operation}: empty or missing text")
+            raise ComprehendError("InvalidRequestException", "Text must not be empty")
+        if len(texts) > MAX_BATCH_DOCUMENTS:
+            self._violation(f"{operation}: {len(texts)} documents > {MAX_BATCH_DOCUMENTS}")
+            raise ComprehendError(
+                "BatchSizeLimitExceededException",
+                f"Batch size {len(texts)} exceeds the limit of {MAX_BATCH_DOCUMENTS}",
+            )
+        if any(not isinstance(text, str) or not text for text in texts):
+            self._violation(f"{operation}: empty document")
+            raise ComprehendError("InvalidRequestException", "Documents must be non-empty strings")
+        self._validate_language(operation, language)
+        for index, text in enumerate(texts):
+            size = len(text.encode("utf-8"))
+            if size > MAX_DOCUMENT_BYTES:
+                self._violation(
+                    f"{operation}: document {index} is {size} bytes > {MAX_DOCUMENT_BYTES}"
+                )
+                if operation in SINGLE_OPERATIONS:
+                    raise ComprehendError(
+                        "TextSizeLimitExceededException",
+                        f"Input text size {size} exceeds the limit of {MAX_DOCUMENT_BYTES} bytes",
+                    )
+
+    def _validate_language(self, operation: str, language: Any) -> None:
+        allowed = TARGETED_LANGUAGES if operation in TARGETED_OPERATIONS else SUPPORTED_LANGUAGES
+        if language not in allowed:
+            self._violation(f"{operation}: unsupported language {language!r}")
+            raise ComprehendError(
+                "UnsupportedLanguageException", f"Language {language!r} is not supported"
+            )
+
+    def _inject_request_faults(self) -> None:
+        """Throttle or fail the whole request, drawing from the lock-guarded RNG."""
+        plan = self.plan
+        with self._lock:
+            throttle_draw, error_draw = self._rng.random(), self._rng.random()
+        if throttle_draw < plan.throttle_rate:
+            raise ComprehendError("ThrottlingException", "Rate exceeded")
+        if error_draw < plan.server_error_rate:
+            raise ComprehendError("InternalServerException", "Injected internal error")
+
+    def _document_fails(self, text: str) -> bool:
+        """Whether ``text`` fails this time (always-fail list, or its one injected failure)."""
+        plan = self.plan
+        if text in plan.always_fail_texts:
+            return True
+        if _fraction_of(plan.seed, text) >= plan.doc_fail_once_rate:
+            return False
+        with self._lock:
+            if text in self._failed_once:
+                return False
+            self._failed_once.add(text)
+            return True
+
+    def _bill(self, text: str) -> None:
+        with self._lock:
+            self.billed[text] += 1
+
+    def _single(self, operation: str, text: str) -> dict[str, Any]:
+        """DetectSentiment / DetectTargetedSentiment; a failing document answers 500."""
+        if self._document_fails(text):
+            raise ComprehendError("InternalServerException", "Injected document failure")
+        self._bill(text)
+        return _result_for(operation, text)
+
+    def _batch(self, operation: str, texts: list[str]) -> dict[str, Any]:
+        """BatchDetect*: per-document results, failures in ``ErrorList``."""
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for index, text in enumerate(texts):
+            if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+                errors.append(_item_error(index, "TEXT_SIZE_LIMIT_EXCEEDED", "Document too large"))
+            elif self._document_fails(text):
+                errors.append(_item_error(index, "INTERNAL_SERVER_ERROR", "Internal error"))
+            else:
+                self._bill(text)
+                results.append({"Index": index, **_result_for(operation, text)})
+        return {"ResultList": results, "ErrorList": errors}
+
+
+def _item_error(index: int, code: str, message: str) -> dict[str, Any]:
+    return {"Index": index, "ErrorCode": code, "ErrorMessage": message}
+
+
+def _parse_body(body: bytes) -> Any:
+    """The JSON request body, or ``None`` when it is not JSON."""
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        return None
+
+
+def _documents(operation: str, params: Any) -> list[Any]:
+    """The documents of a request: ``TextList`` for batch calls, ``[Text]`` for single ones."""
+    if not isinstance(params, dict):
+        return []
+    if operation in BATCH_OPERATIONS:
+        texts = params.get("TextList")
+        return list(texts) if isinstance(texts, list) else []
+    text = params.get("Text")
+    return [text] if text not in (None, "") else []
+
+
+def _max_in_window(times: list[float], window_s: float) -> int:
+    """Largest number of sorted ``times`` within any closed window ``[t, t + window_s]``."""
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] > window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Speaks AWS JSON 1.1 on ``POST /`` for the owning :class:`FakeComprehend`."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+
+    def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        target = self.headers.get("X-Amz-Target", "")
+        if self.path.split("?")[0] != "/":
+            status, payload = (
+                400,
+                {
+                    "__type": "InvalidRequestException",
+                    "message": f"Only AWS JSON 1.1 on POST / is supported, not {self.path}",
+                },
+            )
+        else:
+            status, payload = self.server.fake.handle(target, body)  # type: ignore[attr-defined]
+        self._send(status, payload)
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if status >= 400:
+            self.send_header("x-amzn-ErrorType", str(payload.get("__type", "")))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        """Stay quiet: the test output is not the place for an access log."""
