@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui clean
+.PHONY: setup run test lint format ui bench-comprehend clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -40,6 +40,10 @@ format: setup
 ## make ui: the Dagster UI with the lineage graph and the run history
 ui: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
+
+## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint
+bench-comprehend: setup
+	$(BIN)/python -m bench.comprehend
 
 clean:
 	rm -rf warehouse .dagster_home dbt_project/target dbt_project/logs

@@ -235,6 +235,9 @@ class FakeComprehend:
         self._lock = threading.Lock()
         self.requests: list[RequestRecord] = []
         self.billed: collections.Counter[str] = collections.Counter()
+        # (operation, language, text): the same text in another language or call is another
+        # billable document, so "billed twice" is counted on this key.
+        self.billed_documents: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.violations: list[str] = []
         self.plan = plan if plan is not None else FaultPlan()
         self._server: ThreadingHTTPServer | None = None
@@ -304,6 +307,7 @@ class FakeComprehend:
         with self._lock:
             self.requests.clear()
             self.billed.clear()
+            self.billed_documents.clear()
             self.violations.clear()
             self._answered = 0
 
@@ -352,8 +356,8 @@ class FakeComprehend:
         self._validate(operation, params, texts, language)
         self._inject_request_faults()
         if operation in BATCH_OPERATIONS:
-            return self._batch(operation, texts)
-        return self._single(operation, texts[0])
+            return self._batch(operation, texts, language)
+        return self._single(operation, texts[0], language)
 
     def _check_fatal(self) -> None:
         plan = self.plan
@@ -424,18 +428,19 @@ class FakeComprehend:
             self._failed_once.add(text)
             return True
 
-    def _bill(self, text: str) -> None:
+    def _bill(self, operation: str, language: str, text: str) -> None:
         with self._lock:
             self.billed[text] += 1
+            self.billed_documents[(operation.removeprefix("Batch"), language, text)] += 1
 
-    def _single(self, operation: str, text: str) -> dict[str, Any]:
+    def _single(self, operation: str, text: str, language: str) -> dict[str, Any]:
         """DetectSentiment / DetectTargetedSentiment; a failing document answers 500."""
         if self._document_fails(text):
             raise ComprehendError("InternalServerException", "Injected document failure")
-        self._bill(text)
+        self._bill(operation, language, text)
         return _result_for(operation, text)
 
-    def _batch(self, operation: str, texts: list[str]) -> dict[str, Any]:
+    def _batch(self, operation: str, texts: list[str], language: str) -> dict[str, Any]:
         """BatchDetect*: per-document results, failures in ``ErrorList``."""
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
@@ -445,7 +450,7 @@ class FakeComprehend:
             elif self._document_fails(text):
                 errors.append(_item_error(index, "INTERNAL_SERVER_ERROR", "Internal error"))
             else:
-                self._bill(text)
+                self._bill(operation, language, text)
                 results.append({"Index": index, **_result_for(operation, text)})
         return {"ResultList": results, "ErrorList": errors}
 
@@ -487,6 +492,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Speaks AWS JSON 1.1 on ``POST /`` for the owning :class:`FakeComprehend`."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the client's
+    # delayed ACK would add about 40 ms to every call and distort the latency plan.
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
         length = int(self.headers.get("Content-Length") or 0)

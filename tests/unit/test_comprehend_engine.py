@@ -1,6 +1,8 @@
 """The Comprehend engine against botocore's Stubber, which validates every request against
 the real service model (the 25-document and 5,000-byte limits are the engine's own checks)."""
 
+import time
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -219,3 +221,26 @@ def test_sliding_window_limiter_never_admits_more_than_the_cap_in_a_window():
         now[0] += 0.05
     assert max(sum(1 for s in starts if t <= s < t + 1.0) for t in starts) == 3
     assert starts[3] >= starts[0] + 1.0
+
+
+def test_limiter_paces_requests_evenly_across_threads():
+    import threading
+
+    limiter = SlidingWindowLimiter(50, 1.0)  # 20 ms apart
+    starts = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(5):
+            limiter.acquire()
+            with lock:
+                starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    starts.sort()
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 20 and min(gaps) >= 0.019
