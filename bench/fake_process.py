@@ -11,6 +11,7 @@ import multiprocessing
 from dataclasses import dataclass
 
 from tests.fakes import FakeComprehend, FaultPlan, RequestRecord
+from tests.fakes.comprehend_server import max_in_window
 
 
 def _serve(plan: FaultPlan, connection) -> None:
@@ -36,13 +37,9 @@ class Records:
     violations: list[str]
 
     def max_requests_in_window(self, operation: str, window_s: float = 1.0) -> int:
-        times = sorted(r.at for r in self.requests if r.operation == operation)
-        best, start = 0, 0
-        for end, at in enumerate(times):
-            while at - times[start] > window_s:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return max_in_window(
+            sorted(r.at for r in self.requests if r.operation == operation), window_s
+        )
 
 
 class FakeComprehendProcess:

@@ -300,7 +300,7 @@ class FakeComprehend:
         """Most requests whose arrival times fall within any window of ``window_s`` seconds."""
         with self._lock:
             times = sorted(record.at for record in self.requests)
-        return _max_in_window(times, window_s)
+        return max_in_window(times, window_s)
 
     def reset_records(self) -> None:
         """Forget requests, billing and violations (the plan and its RNG are kept)."""
@@ -478,7 +478,7 @@ def _documents(operation: str, params: Any) -> list[Any]:
     return [text] if text not in (None, "") else []
 
 
-def _max_in_window(times: list[float], window_s: float) -> int:
+def max_in_window(times: list[float], window_s: float) -> int:
     """Largest number of sorted ``times`` within any closed window ``[t, t + window_s]``."""
     best, start = 0, 0
     for end, moment in enumerate(times):
