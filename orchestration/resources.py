@@ -38,8 +38,18 @@ class WarehouseResource(dg.ConfigurableResource):
         description=f"DuckDB file. Empty: $SENTIMENT_WAREHOUSE_PATH, else {DEFAULT_WAREHOUSE}.",
     )
 
+    published_path: str = Field(
+        default="",
+        description="Read-only copy of the marts for analysts. Empty: $SENTIMENT_PUBLISHED_PATH, "
+        "else <warehouse>.published.duckdb beside the warehouse.",
+    )
+
     def database_path(self) -> Path:
         return Path(setting(self.path, "SENTIMENT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)).resolve()
+
+    def published_database_path(self) -> Path:
+        default = self.database_path().with_suffix(".published.duckdb")
+        return Path(setting(self.published_path, "SENTIMENT_PUBLISHED_PATH", str(default))).resolve()
 
     @contextmanager
     def connect(self) -> Iterator:
