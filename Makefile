@@ -39,6 +39,7 @@ format: setup
 
 ## make ui: the Dagster UI with the lineage graph and the run history
 ui: setup
+	mkdir -p $(DAGSTER_HOME) && cp -n orchestration/instance/dagster.yaml $(DAGSTER_HOME)/ 2>/dev/null || true
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
 
 ## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint

@@ -93,13 +93,16 @@ def apply_run_options(args: argparse.Namespace, environ: dict[str, str]) -> None
     environ["DAGSTER_HOME"] = str(Path(home).resolve())
 
 
+INSTANCE_CONFIG = Path(__file__).resolve().parent / "instance" / "dagster.yaml"
+
+
 def ensure_instance(home: Path) -> None:
-    """Create the Dagster instance folder; a new one gets a dagster.yaml that keeps run
-    history there and sends no telemetry (an existing one is left as it is)."""
+    """Create the Dagster instance folder; a new one gets the project's dagster.yaml (the
+    warehouse writer pool, no telemetry). An existing configuration is left as it is."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(INSTANCE_CONFIG.read_text())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,21 +115,27 @@ def run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from .definitions import WAREHOUSE_JOB, defs
-    from .resources import WarehouseResource
+    from .definitions import defs
+    from .full_load import run_full_load
+    from .resources import SourceResource, WarehouseResource
 
+    source = SourceResource()
     started = time.perf_counter()
-    result = defs.resolve_job_def(WAREHOUSE_JOB).execute_in_process(
-        instance=dg.DagsterInstance.get(),
+    results = run_full_load(
+        defs,
+        dg.DagsterInstance.get(),
+        source.location(),
+        source.source_format(),
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
+        say=lambda line: print(line, flush=True),
     )
-    if not result.success:
-        print(f"run {result.run_id} failed; see the messages above", file=sys.stderr)
+    failed = [r for r in results if not r.success]
+    if failed:
+        print(f"run {failed[0].run_id} failed; see the messages above", file=sys.stderr)
         return 1
     from .report import format_summary
 
-    print(f"\nrun {result.run_id} succeeded in {time.perf_counter() - started:.1f} s")
+    print(f"\n{len(results)} runs succeeded in {time.perf_counter() - started:.1f} s")
     print(format_summary(WarehouseResource().database_path(), os.environ["DAGSTER_HOME"]))
     return 0
 

@@ -1,23 +1,44 @@
-"""The Dagster code location: assets, the job and resources, assembled in one place."""
+"""The Dagster code location: assets, jobs and resources, assembled in one place."""
 
 import dagster as dg
 
 from .assets.dbt import sentiment_dbt_models
 from .assets.entities import message_entities
 from .assets.ingest import raw_messages
+from .assets.publish import published_marts
 from .assets.scoring import message_scores
+from .automation import build_automation
+from .partitions import daily_partitions
 from .resources import build_resources
 
 WAREHOUSE_JOB = "sentiment_warehouse"
+SCORE_JOB = "score_days"
+MARTS_JOB = "build_marts"
 
 warehouse_job = dg.define_asset_job(
     WAREHOUSE_JOB,
     selection=dg.AssetSelection.all(),
-    description="Ingest the source, score new messages, and build every dbt model and test.",
+    partitions_def=daily_partitions,
+    description="One or more days: ingest, score, then build every dbt model and publish.",
+)
+score_job = dg.define_asset_job(
+    SCORE_JOB,
+    selection=dg.AssetSelection.assets(raw_messages, message_scores, message_entities),
+    partitions_def=daily_partitions,
+    description="Ingest and score a range of days (the first half of a full load).",
+)
+marts_job = dg.define_asset_job(
+    MARTS_JOB,
+    selection=dg.AssetSelection.assets(sentiment_dbt_models, published_marts),
+    description="Build every dbt model over all days and publish the analysts' copy.",
 )
 
+schedules, sensors = build_automation(warehouse_job)
+
 defs = dg.Definitions(
-    assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models],
-    jobs=[warehouse_job],
+    assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models, published_marts],
+    jobs=[warehouse_job, score_job, marts_job],
+    schedules=schedules,
+    sensors=sensors,
     resources=build_resources(),
 )

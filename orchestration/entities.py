@@ -12,11 +12,14 @@ import pyarrow as pa
 
 from .engines.base import ScoreFailure
 from .engines.comprehend import ComprehendEngine, EntityMention
+from .scoring import EVERYTHING
 
 _PENDING_SQL = """
 select distinct s.text_hash, s.cleaned_text
 from raw.message_scores s
-where s.status = 'scored'
+join raw.messages m using (message_id)
+where m.created_at >= $start and m.created_at < $end
+  and s.status = 'scored'
   and s.engine = $engine
   and (s.language is null or lower(s.language) = 'en' or lower(s.language) like 'en-%')
   and not exists (select 1 from raw.entity_scans e where e.text_hash = s.text_hash)
@@ -35,10 +38,13 @@ class EntityStats:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (text_hash, reason)
 
 
-def analyse_pending(connection, engine: ComprehendEngine) -> EntityStats:
-    """Send every scored English text without an entity scan; store mentions and scans."""
+def analyse_pending(connection, engine: ComprehendEngine, window=EVERYTHING) -> EntityStats:
+    """Send every scored English text of messages created in ``window`` that has no entity
+    scan yet; store mentions and scans."""
     stats = EntityStats()
-    pending = connection.execute(_PENDING_SQL, {"engine": engine.name}).fetchall()
+    pending = connection.execute(
+        _PENDING_SQL, {"engine": engine.name, "start": window[0], "end": window[1]}
+    ).fetchall()
     for start in range(0, len(pending), engine.commit_texts):
         part = pending[start : start + engine.commit_texts]
         found = engine.detect_entities([text for _, text in part])

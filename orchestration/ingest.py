@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyarrow as pa
 
@@ -35,6 +36,8 @@ class IngestStats:
     updated: int = 0
     unchanged: int = 0
     superseded_in_input: int = 0
+    outside_window: int = 0  # valid rows of other days, left to their own partitions
+    removed: int = 0  # rows of the window that the source no longer has
     rejected_by_reason: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
 
@@ -69,11 +72,27 @@ def _flush_rejections(connection, batch: list[Rejection]) -> None:
     connection.unregister("_rejections")
 
 
+Window = tuple[datetime, datetime]
+
+
+def in_window(created_at: datetime, window: Window | None) -> bool:
+    """Half-open: ``start <= created_at < end``."""
+    return window is None or window[0] <= created_at < window[1]
+
+
 def load_messages(
-    connection, items: Iterable[Message | Rejection], files: list[str]
+    connection,
+    items: Iterable[Message | Rejection],
+    files: list[str],
+    window: Window | None = None,
 ) -> IngestStats:
     """Load messages and rejections; ``files`` are the source files read (their earlier
-    rejections are replaced, so a rerun of the same file does not double them)."""
+    rejections are replaced, so a rerun of the same file does not double them).
+
+    With a ``window`` (naive UTC, half-open), only messages created in it are loaded, and the
+    window's rows are replaced: messages of those days that the source no longer has are
+    removed, so a partition rerun leaves neither duplicates nor stale rows.
+    """
     stats = IngestStats(files=list(files))
     connection.execute(_LOAD_DDL)
     if files:
@@ -84,6 +103,9 @@ def load_messages(
     rejections: list[Rejection] = []
     for item in items:
         if isinstance(item, Message):
+            if not in_window(item.created_at, window):
+                stats.outside_window += 1
+                continue
             messages.append(item)
             if len(messages) >= CHUNK_ROWS:
                 _flush_messages(connection, messages, stats.rows)
@@ -101,12 +123,14 @@ def load_messages(
         stats.rows += len(messages)
     if rejections:
         _flush_rejections(connection, rejections)
-    _upsert(connection, stats)
+    connection.execute("begin transaction")
+    _upsert(connection, stats, window)
+    connection.execute("commit")
     connection.execute("drop table _load_messages")
     return stats
 
 
-def _upsert(connection, stats: IngestStats) -> None:
+def _upsert(connection, stats: IngestStats, window: Window | None) -> None:
     connection.execute(
         """
         create or replace temp table _newest_messages as
@@ -129,6 +153,15 @@ def _upsert(connection, stats: IngestStats) -> None:
     stats.superseded_in_input = stats.rows - distinct_ids
     stats.inserted, stats.updated = inserted, updated
     stats.unchanged = distinct_ids - inserted - updated
+    if window is not None:
+        stats.removed = connection.execute(
+            """
+            delete from raw.messages
+            where created_at >= $start and created_at < $end
+              and message_id not in (select message_id from _newest_messages)
+            """,
+            {"start": window[0], "end": window[1]},
+        ).fetchone()[0]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _UPDATE_COLUMNS)
     connection.execute(
         f"""

@@ -49,7 +49,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def published_database_path(self) -> Path:
         default = self.database_path().with_suffix(".published.duckdb")
-        return Path(setting(self.published_path, "SENTIMENT_PUBLISHED_PATH", str(default))).resolve()
+        return Path(
+            setting(self.published_path, "SENTIMENT_PUBLISHED_PATH", str(default))
+        ).resolve()
 
     @contextmanager
     def connect(self) -> Iterator:
@@ -79,7 +81,13 @@ class SourceResource(dg.ConfigurableResource):
     )
 
     def location(self) -> Path:
+        """The local file or folder (see ``location_uri`` for S3 sources)."""
         return Path(setting(self.path, "SENTIMENT_SOURCE_PATH", DEFAULT_SOURCE)).resolve()
+
+    def location_uri(self) -> str:
+        """``s3://bucket/prefix`` as configured, or the absolute local path."""
+        configured = setting(self.path, "SENTIMENT_SOURCE_PATH", DEFAULT_SOURCE)
+        return configured if configured.lower().startswith("s3://") else str(self.location())
 
     def source_format(self) -> str:
         return setting(self.format, "SENTIMENT_SOURCE_FORMAT", "kustomer").lower()
@@ -193,7 +201,11 @@ class EngineResource(dg.ConfigurableResource):
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
+    from dagster_aws.s3 import S3Resource
+
     return {
+        # S3 input locations (and the sensor watching them); boto3's own credential chain.
+        "s3": S3Resource(),
         "warehouse": WarehouseResource(),
         "source": SourceResource(),
         "engine": EngineResource(comprehend=ComprehendResource()),

@@ -35,12 +35,21 @@ _PENDING_SQL = """
 select m.message_id, m.channel, m.body, m.language, m.updated_at
 from raw.messages m
 left join raw.message_scores s using (message_id)
-where s.message_id is null
-   or s.message_updated_at < m.updated_at
-   or s.status = 'engine_error'
-   or (s.status = 'scored' and (s.engine <> $engine or s.engine_version <> $version))
+where m.created_at >= $start and m.created_at < $end
+  and (
+      s.message_id is null
+      or s.message_updated_at < m.updated_at
+      or s.status = 'engine_error'
+      or (s.status = 'scored' and (s.engine <> $engine or s.engine_version <> $version))
+  )
 order by m.message_id
 """
+# Scores of messages that re-ingestion removed from raw.messages.
+_ORPHANS_SQL = """
+delete from raw.message_scores
+where message_id not in (select message_id from raw.messages)
+"""
+EVERYTHING = (datetime(1, 1, 1), datetime(9999, 12, 31))
 
 
 @dataclass
@@ -53,6 +62,7 @@ class ScoringStats:
     texts_scored: int = 0
     cache_hits: int = 0
     duplicates_in_run: int = 0
+    orphans_removed: int = 0
     unscored: Counter = field(default_factory=Counter)
     engine_errors: list[tuple[str, str]] = field(default_factory=list)  # (message_id, reason)
     seconds: float = 0.0
@@ -117,16 +127,23 @@ def _score_missing(
     return failures
 
 
-def score_pending(connection, engine: SentimentEngine) -> ScoringStats:
-    """Score every message that needs it; returns what was done."""
+def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> ScoringStats:
+    """Score every message created in ``window`` (naive UTC, half-open) that needs it."""
     stats = ScoringStats()
+    stats.orphans_removed = connection.execute(_ORPHANS_SQL).fetchone()[0]
     started = time.perf_counter()
     # The pending rows stream through a second cursor (its own connection to the same
     # database, reading one snapshot) while the chunks are written through the first, so
     # memory stays bounded by the chunk size.
     with connection.cursor() as reading:
         reader = reading.execute(
-            _PENDING_SQL, {"engine": engine.name, "version": engine.version}
+            _PENDING_SQL,
+            {
+                "engine": engine.name,
+                "version": engine.version,
+                "start": window[0],
+                "end": window[1],
+            },
         ).fetch_record_batch(CHUNK_ROWS)
         try:
             for batch in reader:

@@ -24,3 +24,11 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     return tmp_path
+
+
+def partition_tags(source, fmt: str) -> dict[str, str]:
+    """Run tags covering every day of a source's messages, as the CLI computes them."""
+    from orchestration.full_load import partition_range_tags, source_days
+
+    days = source_days(source, fmt)
+    return partition_range_tags(days[0], days[-1])

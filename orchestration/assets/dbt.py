@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from dagster_dbt import (
 )
 
 from ..dbt_project import dbt_project
+from ..partitions import WAREHOUSE_POOL, run_window
 from ..resources import WarehouseResource
 
 # Under `dagster dev` the manifest is rebuilt on load; everywhere else it is prepared by the
@@ -21,14 +23,19 @@ from ..resources import WarehouseResource
 dbt_project.prepare_if_dev()
 
 
-def dbt_vars(warehouse_path: Path) -> dict[str, Any]:
-    """The ``--vars`` every dbt invocation gets: the warehouse file dbt's profile opens."""
-    return {"warehouse_path": str(warehouse_path)}
+def dbt_vars(warehouse_path: Path, window: tuple[datetime, datetime]) -> dict[str, Any]:
+    """The ``--vars`` every dbt invocation gets: the warehouse file dbt's profile opens, and
+    the run's partition window (naive UTC, half-open) for the incremental models."""
+    return {
+        "warehouse_path": str(warehouse_path),
+        "min_date": window[0].isoformat(sep=" "),
+        "max_date": window[1].isoformat(sep=" "),
+    }
 
 
-def dbt_build_args(warehouse_path: Path) -> list[str]:
+def dbt_build_args(warehouse_path: Path, window: tuple[datetime, datetime]) -> list[str]:
     """``dbt build`` arguments: models, data tests and unit tests in one DAG-ordered run."""
-    return ["build", "--vars", json.dumps(dbt_vars(warehouse_path), sort_keys=True)]
+    return ["build", "--vars", json.dumps(dbt_vars(warehouse_path, window), sort_keys=True)]
 
 
 class SentimentDbtTranslator(DagsterDbtTranslator):
@@ -51,11 +58,21 @@ translator = SentimentDbtTranslator(settings=DagsterDbtTranslatorSettings(enable
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
 )
 def sentiment_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """Staging views, intermediate and the marts (message, conversation, customer, daily),
-    built and tested by ``dbt build`` against the warehouse file."""
-    yield from dbt.cli(dbt_build_args(warehouse.database_path()), context=context).stream()
+    built and tested by ``dbt build`` against the warehouse file.
+
+    Not partitioned themselves, so that a run over many days does not record every model
+    for every day; they take the run's days from its partition tags instead. The message
+    fact is incremental: a run replaces the rows of its days (all of them in a run without
+    partitions). The aggregate marts are rebuilt from it in full, so they stay right after
+    any mix of partition runs and backfills."""
+    args = dbt_build_args(warehouse.database_path(), run_window(context.run.tags))
+    yield from dbt.cli(args, context=context).stream()

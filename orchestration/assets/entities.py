@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from ..entities import analyse_pending
+from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
 from ..resources import EngineResource, WarehouseResource
 from .scoring import MAX_LISTED_ERRORS, message_scores
 
@@ -17,7 +18,15 @@ class EntitySentimentConfig(dg.Config):
     )
 
 
-@dg.asset(deps=[message_scores], group_name="scoring", kinds={"python", "duckdb"}, code_version="1")
+@dg.asset(
+    deps=[message_scores],
+    partitions_def=daily_partitions,
+    backfill_policy=backfill_policy,
+    pool=WAREHOUSE_POOL,
+    group_name="scoring",
+    kinds={"python", "duckdb"},
+    code_version="1",
+)
 def message_entities(
     context: dg.AssetExecutionContext,
     config: EntitySentimentConfig,
@@ -43,7 +52,7 @@ def message_entities(
         return dg.MaterializeResult(metadata={"skipped": reason, "texts_analysed": 0})
     comprehend = engine.build()
     with warehouse.connect() as connection:
-        stats = analyse_pending(connection, comprehend)
+        stats = analyse_pending(connection, comprehend, utc_window(context))
     context.log.info(
         f"{stats.texts} texts analysed, {stats.mentions} entity mentions, {len(stats.failed)} failed"
     )

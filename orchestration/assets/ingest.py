@@ -1,19 +1,28 @@
 """The ``raw_messages`` asset."""
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from ..ingest import load_messages
+from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
 from ..resources import SourceResource, WarehouseResource
-from ..sources import read_source, source_files
+from ..sources import SUFFIXES, read_files
+from ..sources.location import is_s3, list_source_files
 
 
 @dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=backfill_policy,
+    pool=WAREHOUSE_POOL,
     group_name="ingest",
     kinds={"python", "duckdb"},
     code_version="1",
 )
 def raw_messages(
-    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    source: SourceResource,
+    warehouse: WarehouseResource,
+    s3: S3Resource,
 ) -> dg.MaterializeResult:
     """Customer and agent messages, one row per message id, in ``raw.messages``.
 
@@ -22,12 +31,19 @@ def raw_messages(
     ``message_id`` keeps its newest ``updated_at``. Rows that break the contract (unparseable
     line, missing required field, bad timestamp, unknown direction, invalid UTF-8) go to
     ``raw.rejected_messages`` with the file, row number, raw content and reason.
+
+    Partitioned by the UTC day of ``created_at``: a run loads the messages created in its
+    days and replaces those days' rows, so rerunning a partition leaves no duplicates.
     """
-    location, fmt = source.location(), source.source_format()
-    files = [str(path) for path in source_files(location, fmt)]
+    location, fmt = source.location_uri(), source.source_format()
+    window = utc_window(context)
+    client = s3.get_client() if is_s3(location) else None
+    files = list_source_files(location, SUFFIXES[fmt], client)
     context.log.info(f"reading {len(files)} {fmt} file(s) from {location}")
     with warehouse.connect() as connection:
-        stats = load_messages(connection, read_source(location, fmt), files)
+        stats = load_messages(
+            connection, read_files(files, fmt, client), [f.uri for f in files], window
+        )
         total = connection.execute("select count(*) from raw.messages").fetchone()[0]
     context.log.info(
         f"{stats.rows} rows read: {stats.inserted} new, {stats.updated} updated, "
@@ -40,7 +56,7 @@ def raw_messages(
         )
     return dg.MaterializeResult(
         metadata={
-            "source": dg.MetadataValue.path(str(location)),
+            "source": location,
             "format": fmt,
             "files": len(files),
             "rows_read": stats.rows,
@@ -48,6 +64,8 @@ def raw_messages(
             "updated": stats.updated,
             "unchanged": stats.unchanged,
             "superseded_in_input": stats.superseded_in_input,
+            "outside_window": stats.outside_window,
+            "removed": stats.removed,
             "rejected": stats.rejected,
             "rejected_by_reason": dg.MetadataValue.json(dict(stats.rejected_by_reason)),
             "dagster/row_count": total,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
 from ..resources import EngineResource, WarehouseResource
 from ..scoring import score_pending
 from .ingest import raw_messages
@@ -10,7 +11,15 @@ from .ingest import raw_messages
 MAX_LISTED_ERRORS = 100
 
 
-@dg.asset(deps=[raw_messages], group_name="scoring", kinds={"python", "duckdb"}, code_version="1")
+@dg.asset(
+    deps=[raw_messages],
+    partitions_def=daily_partitions,
+    backfill_policy=backfill_policy,
+    pool=WAREHOUSE_POOL,
+    group_name="scoring",
+    kinds={"python", "duckdb"},
+    code_version="1",
+)
 def message_scores(
     context: dg.AssetExecutionContext, engine: EngineResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -26,7 +35,7 @@ def message_scores(
     sentiment_engine = engine.build()
     context.log.info(f"scoring with {sentiment_engine.name} {sentiment_engine.version}")
     with warehouse.connect() as connection:
-        stats = score_pending(connection, sentiment_engine)
+        stats = score_pending(connection, sentiment_engine, utc_window(context))
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]
     context.log.info(
         f"{stats.messages} messages processed: {stats.texts_scored} texts scored, "

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+# The first daily partition (orchestration.partitions.PARTITIONS_START).
+FIRST_DAY = datetime(2000, 1, 1)
+
 REQUIRED_FIELDS = (
     "message_id",
     "conversation_id",
@@ -144,6 +147,11 @@ def build_message(fields: Mapping[str, Any], source_name: str, source_row: int) 
     if fields.get("created_at") in (None, ""):
         raise ContractError("missing required field: created_at")
     created_at = parse_timestamp(fields["created_at"], "created_at")
+    if created_at < FIRST_DAY:
+        # Outside every daily partition: it could never be loaded, so it is rejected loudly.
+        raise ContractError(
+            f"created_at {created_at:%Y-%m-%d} is before the warehouse's first day {FIRST_DAY:%Y-%m-%d}"
+        )
     raw_updated = fields.get("updated_at")
     updated_at = (
         created_at if raw_updated in (None, "") else parse_timestamp(raw_updated, "updated_at")

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from orchestration.definitions import defs
+from orchestration.full_load import run_full_load
 from tests.conftest import SHARED_DATA
 
 TWCS = SHARED_DATA / "twcs" / "twcs_first5000.csv"
@@ -28,10 +29,8 @@ def independent_thread_roots() -> set[str]:
 def test_twcs_lands_whole_with_one_conversation_per_thread(isolated_env, monkeypatch):
     monkeypatch.setenv("SENTIMENT_SOURCE_PATH", str(TWCS))
     monkeypatch.setenv("SENTIMENT_SOURCE_FORMAT", "twcs")
-    result = defs.resolve_job_def("sentiment_warehouse").execute_in_process(
-        instance=dg.DagsterInstance.get()
-    )
-    assert result.success
+    results = run_full_load(defs, dg.DagsterInstance.get(), TWCS, "twcs")
+    assert all(result.success for result in results)
     with duckdb.connect(str(isolated_env / "warehouse.duckdb"), read_only=True) as connection:
         total, inbound = connection.execute(
             "select count(*), count(*) filter (where direction = 'in') from marts.fct_message_sentiment"

@@ -39,7 +39,7 @@ def test_bad_lines_are_quarantined_or_unscored_and_none_is_lost(isolated_env, mo
     monkeypatch.setenv("SENTIMENT_SOURCE_FORMAT", "jsonl")
 
     result = defs.resolve_job_def("sentiment_warehouse").execute_in_process(
-        instance=dg.DagsterInstance.get()
+        instance=dg.DagsterInstance.get(), partition_key="2026-01-02"
     )
 
     assert result.success

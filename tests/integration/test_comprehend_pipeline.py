@@ -1,6 +1,8 @@
 """The Comprehend engine end to end: full materializations through ``endpoint_url`` against
 the suite's fake Comprehend endpoint (JSON 1.1, as boto3 sends it), with faults injected."""
 
+import os
+
 import dagster as dg
 import duckdb
 import pytest
@@ -10,6 +12,7 @@ from orchestration.assets.scoring import message_scores
 from orchestration.definitions import defs
 from orchestration.resources import build_resources
 from orchestration.sample.generator import write_sample
+from tests.conftest import partition_tags
 from tests.fakes import FakeComprehend, FaultPlan
 
 RPS = 40
@@ -32,23 +35,29 @@ def comprehend_env(isolated_env, monkeypatch):
 
 
 def run_job(full: bool = False):
-    """The whole job, or (faster, when no mart is checked) the ingest and scoring assets."""
+    """The whole job, or (faster, when no mart is checked) the ingest and scoring assets,
+    over every day of the current source."""
+    tags = partition_tags(
+        os.environ["SENTIMENT_SOURCE_PATH"], os.environ.get("SENTIMENT_SOURCE_FORMAT", "kustomer")
+    )
     if full:
         return defs.resolve_job_def("sentiment_warehouse").execute_in_process(
-            instance=dg.DagsterInstance.get(), raise_on_error=False
+            instance=dg.DagsterInstance.get(), raise_on_error=False, tags=tags
         )
     return dg.materialize(
         [raw_messages, message_scores],
         resources=build_resources(),
         instance=dg.DagsterInstance.get(),
         raise_on_error=False,
+        tags=tags,
     )
 
 
 def metadata(result, asset):
-    (event,) = [
+    # A run over several days records the step once per day, with the same metadata.
+    event = next(
         e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
-    ]
+    )
     return {name: value.value for name, value in event.materialization.metadata.items()}
 
 

@@ -46,7 +46,8 @@ def test_unknown_format_is_refused_by_the_parser():
 def test_instance_config_is_written_once(tmp_path):
     home = Path(tmp_path) / "home"
     ensure_instance(home)
-    assert "telemetry" in (home / "dagster.yaml").read_text()
+    config = (home / "dagster.yaml").read_text()
+    assert "telemetry" in config and "default_limit: 1" in config
     (home / "dagster.yaml").write_text("# mine\n")
     ensure_instance(home)
     assert (home / "dagster.yaml").read_text() == "# mine\n"

@@ -1,18 +1,47 @@
 """The lineage graph and the dbt invocation, checked without running dbt."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.assets.dbt import dbt_build_args
 from orchestration.definitions import defs
+from orchestration.partitions import ALL_TIME, day_clusters, run_window
 
 
-def test_dbt_build_args_pass_the_warehouse_path_as_a_var():
-    args = dbt_build_args(Path("/data/w.duckdb"))
+def test_dbt_build_args_pass_the_warehouse_path_and_the_window_as_vars():
+    window = (datetime(2026, 1, 9), datetime(2026, 1, 10))
+    args = dbt_build_args(Path("/data/w.duckdb"), window)
     assert args[0] == "build"
-    assert json.loads(args[args.index("--vars") + 1]) == {"warehouse_path": "/data/w.duckdb"}
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "warehouse_path": "/data/w.duckdb",
+        "min_date": "2026-01-09 00:00:00",
+        "max_date": "2026-01-10 00:00:00",
+    }
+
+
+def test_run_window_comes_from_the_partition_tags():
+    assert run_window({"dagster/partition": "2026-01-09"}) == (
+        datetime(2026, 1, 9),
+        datetime(2026, 1, 10),
+    )
+    tags = {
+        "dagster/asset_partition_range_start": "2026-01-01",
+        "dagster/asset_partition_range_end": "2026-01-03",
+    }
+    assert run_window(tags) == (datetime(2026, 1, 1), datetime(2026, 1, 4))
+    assert run_window({}) == ALL_TIME
+
+
+def test_day_clusters_split_sparse_histories():
+    days = ["2011-08-29", "2017-10-01", "2017-10-03", "2017-10-20", "2017-10-21"]
+    assert day_clusters(days, max_gap_days=7) == [
+        ("2011-08-29", "2011-08-29"),
+        ("2017-10-01", "2017-10-03"),
+        ("2017-10-20", "2017-10-21"),
+    ]
 
 
 def test_one_lineage_graph_from_raw_messages_to_the_marts():

@@ -1,9 +1,22 @@
 -- One row per message, both directions, with its sentiment score (when scored).
+-- Incremental by partition window: a run replaces the rows created in its window.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_partition_window() }}"
+    )
+}}
+
 with
 
 messages as (
 
     select * from {{ ref('int_messages__scored') }}
+    {% if is_incremental() %}
+        where {{ in_partition_window() }}
+    {% endif %}
 
 ),
 
