@@ -5,9 +5,10 @@ import dagster as dg
 from .assets.dbt import sentiment_dbt_models
 from .assets.entities import message_entities
 from .assets.ingest import raw_messages
-from .assets.publish import published_marts
+from .assets.publish import MART_KEYS, published_marts
 from .assets.scoring import message_scores
 from .automation import build_automation
+from .automation.freshness import freshness_checks
 from .partitions import daily_partitions
 from .resources import build_resources
 
@@ -15,21 +16,26 @@ WAREHOUSE_JOB = "sentiment_warehouse"
 SCORE_JOB = "score_days"
 MARTS_JOB = "build_marts"
 
+# Freshness checks run on their own sensor, against the clock, not inside the build jobs.
+fresh_checks, freshness_sensor = freshness_checks([raw_messages, message_scores], MART_KEYS)
+CLOCK_CHECKS = dg.AssetSelection.checks(*fresh_checks)
+
 warehouse_job = dg.define_asset_job(
     WAREHOUSE_JOB,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - CLOCK_CHECKS,
     partitions_def=daily_partitions,
     description="One or more days: ingest, score, then build every dbt model and publish.",
 )
 score_job = dg.define_asset_job(
     SCORE_JOB,
-    selection=dg.AssetSelection.assets(raw_messages, message_scores, message_entities),
+    selection=dg.AssetSelection.assets(raw_messages, message_scores, message_entities)
+    - CLOCK_CHECKS,
     partitions_def=daily_partitions,
     description="Ingest and score a range of days (the first half of a full load).",
 )
 marts_job = dg.define_asset_job(
     MARTS_JOB,
-    selection=dg.AssetSelection.assets(sentiment_dbt_models, published_marts),
+    selection=dg.AssetSelection.assets(sentiment_dbt_models, published_marts) - CLOCK_CHECKS,
     description="Build every dbt model over all days and publish the analysts' copy.",
 )
 
@@ -38,7 +44,8 @@ schedules, sensors = build_automation(warehouse_job)
 defs = dg.Definitions(
     assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models, published_marts],
     jobs=[warehouse_job, score_job, marts_job],
+    asset_checks=fresh_checks,
     schedules=schedules,
-    sensors=sensors,
+    sensors=[*sensors, freshness_sensor],
     resources=build_resources(),
 )

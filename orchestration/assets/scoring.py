@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ..checks import CHECK_SPECS, score_checks
 from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
 from ..resources import EngineResource, WarehouseResource
 from ..scoring import score_pending
@@ -16,6 +17,7 @@ MAX_LISTED_ERRORS = 100
     partitions_def=daily_partitions,
     backfill_policy=backfill_policy,
     pool=WAREHOUSE_POOL,
+    check_specs=CHECK_SPECS,
     group_name="scoring",
     kinds={"python", "duckdb"},
     code_version="1",
@@ -35,7 +37,9 @@ def message_scores(
     sentiment_engine = engine.build()
     context.log.info(f"scoring with {sentiment_engine.name} {sentiment_engine.version}")
     with warehouse.connect() as connection:
-        stats = score_pending(connection, sentiment_engine, utc_window(context))
+        window = utc_window(context)
+        stats = score_pending(connection, sentiment_engine, window)
+        checks = score_checks(connection, window)
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]
     context.log.info(
         f"{stats.messages} messages processed: {stats.texts_scored} texts scored, "
@@ -60,5 +64,6 @@ def message_scores(
             ),
             **sentiment_engine.usage_metadata(),
             "dagster/row_count": total,
-        }
+        },
+        check_results=checks,
     )

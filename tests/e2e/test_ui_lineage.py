@@ -465,7 +465,6 @@ def chromium(binary: str, profile: Path, *args: str, timeout: float = 60) -> str
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        stop_process_group(process, timeout=2)
         pytest.fail(f"chromium {args} did not finish within {timeout} s")
     finally:  # also ends helpers (crashpad, zygote) that outlive the browser process
         stop_process_group(process, timeout=2)
