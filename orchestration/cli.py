@@ -136,7 +136,14 @@ def run(args: argparse.Namespace) -> int:
     from .report import format_summary
 
     print(f"\n{len(results)} runs succeeded in {time.perf_counter() - started:.1f} s")
-    print(format_summary(WarehouseResource().database_path(), os.environ["DAGSTER_HOME"]))
+    warehouse = WarehouseResource()
+    print(
+        format_summary(
+            warehouse.database_path(),
+            os.environ["DAGSTER_HOME"],
+            warehouse.published_database_path(),
+        )
+    )
     return 0
 
 

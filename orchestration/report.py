@@ -36,7 +36,9 @@ def most_negative_conversations(connection: duckdb.DuckDBPyConnection) -> list[t
     return connection.execute(MOST_NEGATIVE_SQL).fetchall()
 
 
-def format_summary(warehouse: Path, dagster_home: str | None = None) -> str:
+def format_summary(
+    warehouse: Path, dagster_home: str | None = None, published: Path | None = None
+) -> str:
     """Rows per table, the five most negative conversations, and where to go next."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         counts = table_counts(connection)
@@ -56,8 +58,9 @@ def format_summary(warehouse: Path, dagster_home: str | None = None) -> str:
     lines += [
         "",
         f"Warehouse: {warehouse}",
+        f"Analysts:  {published or warehouse} (a read-only copy you can open while runs write)",
         f"Lineage UI: make ui   (= {home}.venv/bin/dagster dev -w workspace.yaml with .venv/bin on PATH; then open http://127.0.0.1:3000)",
-        f"Query:      .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', "
+        f"Query:      .venv/bin/python -c \"import duckdb; print(duckdb.connect('{published or warehouse}', "
         "read_only=True).sql('select * from marts.agg_sentiment_daily order by day desc limit 10'))\"",
     ]
     return "\n".join(lines)

@@ -1,0 +1,449 @@
+"""Concurrency against the one DuckDB warehouse file, with real processes.
+
+DuckDB lets one process write a file, and while it writes no other process can open it, not
+even read-only ("IOException: Could not set lock on file"). Two guards stand between
+concurrent work and that error:
+
+* every Dagster step that writes the warehouse joins the pool ``duckdb_warehouse``, which the
+  instance configuration the project ships (``orchestration/instance/dagster.yaml``) limits to
+  one step at a time, across runs;
+* ``WarehouseResource.connect`` opens the file through dagster-duckdb's ``DuckDBResource``,
+  which retries a locked file with a bounded exponential backoff (for a lock held by something
+  outside Dagster: an analyst's notebook, a DuckDB shell).
+
+These tests start ``dagster`` as separate OS processes, as a backfill or an operator would, with
+a temporary DAGSTER_HOME holding a copy of the shipped dagster.yaml. They are slow (minutes,
+see each test) because every run spawns a process per step and ``dbt build`` runs the whole
+project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+DAGSTER = str(VENV_BIN / "dagster")
+SHIPPED_INSTANCE_YAML = REPO / "orchestration" / "instance" / "dagster.yaml"
+
+JOB = "sentiment_warehouse"
+POOL = "duckdb_warehouse"
+DAYS = [f"2026-01-{day:02d}" for day in range(5, 10)]
+BODIES = [
+    "I love this, thank you so much!",
+    "Happy to help, anything else?",
+    "This is terrible, my order is broken.",
+    "Sorry about that, a replacement is on its way.",
+]
+LOCK_ERROR = "Could not set lock"
+
+# dagster_duckdb.DuckDBResource.get_connection retries duckdb.connect with
+# dagster._utils.backoff.backoff(max_retries=10) and its default delays 0.1 * 2**i seconds:
+# 0.1 + 0.2 + ... + 51.2 = 102.3 s of sleeping before the last IOException is raised.
+BOUNDED_WAIT_S = sum(0.1 * 2**attempt for attempt in range(10))
+
+RUNS_TIMEOUT_S = 900
+MATERIALIZE_TIMEOUT_S = 300
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Spawned:
+    name: str
+    process: subprocess.Popen
+    log: Path
+    started: float = field(default_factory=time.monotonic)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of a process group (the dagster CLI, its step workers, dbt)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields after the command: state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """Start a process in its own process group, output to a file; at teardown, every
+    process of every group started here is killed, by group id."""
+    spawned: list[Spawned] = []
+
+    def start(args: list[str], env: dict[str, str], name: str, **kwargs) -> Spawned:
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(arg) for arg in args],
+                cwd=REPO,
+                env=env,
+                stdout=kwargs.pop("stdout", out),
+                stderr=out,
+                start_new_session=True,
+                **kwargs,
+            )
+        item = Spawned(name, process, log)
+        spawned.append(item)
+        return item
+
+    yield start
+
+    for item in spawned:
+        if item.process.poll() is None:
+            os.killpg(item.process.pid, signal.SIGKILL)
+            item.process.wait()
+        for pid in group_members(item.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def wait_all(items: list[Spawned], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for item in items:
+        try:
+            item.process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            tails = "\n".join(f"--- {i.name}\n{i.output()[-3000:]}" for i in items)
+            pytest.fail(f"{item.name} still running after {timeout_s} s\n{tails}")
+
+
+def assert_no_survivors(items: list[Spawned]) -> None:
+    deadline = time.monotonic() + 10
+    while any(group_members(i.process.pid) for i in items) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = {i.name: group_members(i.process.pid) for i in items}
+    assert not any(left.values()), f"processes outlived their dagster command: {left}"
+
+
+# --- environment ----------------------------------------------------------------------------
+
+
+@dataclass
+class Warehouse:
+    root: Path
+    home: Path
+    path: Path
+    env: dict[str, str]
+    message_ids: dict[str, list[str]]
+
+
+def write_source(path: Path) -> dict[str, list[str]]:
+    """Flat JSON Lines: two conversations of two messages on each day."""
+    ids: dict[str, list[str]] = {}
+    with path.open("w") as out:
+        for day in DAYS:
+            for n, body in enumerate(BODIES):
+                message_id = f"m-{day}-{n}"
+                ids.setdefault(day, []).append(message_id)
+                record = {
+                    "message_id": message_id,
+                    "conversation_id": f"c-{day}-{n // 2}",
+                    "customer_id": f"customer-{n // 2}",
+                    "channel": "chat" if n < 2 else "email",
+                    "direction": "in" if n % 2 == 0 else "out",
+                    "created_at": f"{day}T{9 + n:02d}:15:00Z",
+                    "body": body,
+                }
+                out.write(json.dumps(record) + "\n")
+    return ids
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Warehouse:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(SHIPPED_INSTANCE_YAML, home / "dagster.yaml")
+    source = tmp_path / "messages.jsonl"
+    ids = write_source(source)
+    path = tmp_path / "warehouse.duckdb"
+    env = {
+        **os.environ,
+        "SENTIMENT_SOURCE_PATH": str(source),
+        "SENTIMENT_SOURCE_FORMAT": "jsonl",
+        "SENTIMENT_WAREHOUSE_PATH": str(path),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
+        "DAGSTER_HOME": str(home),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # Create the instance's SQLite storage once, before any concurrent process opens it:
+    # several processes creating a fresh DAGSTER_HOME at the same moment race on the
+    # schema migration (schedules/schedules.db gets two alembic_version rows and every
+    # later `DagsterInstance.get()` fails with "more than one head present").
+    with dg.DagsterInstance.get() as instance:
+        assert instance.event_log_storage.supports_global_concurrency_limits
+    return Warehouse(tmp_path, home, path, env, ids)
+
+
+def events(instance: dg.DagsterInstance, run_id: str, event_type: dg.DagsterEventType):
+    return [
+        r.event_log_entry for r in instance.get_records_for_run(run_id, of_type=event_type).records
+    ]
+
+
+# --- 1. concurrent partition runs -----------------------------------------------------------
+
+
+def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
+    """Five partition runs started at once, each its own `dagster job execute` process with
+    the multiprocess executor, on one instance: every run succeeds, nobody meets a locked
+    file, the pool's steps of different runs never overlap, and the marts hold every day.
+
+    About 4-6 minutes on 2 cores: the pool serializes ~25 steps, each a fresh process
+    (~3-4 s of imports while holding the slot), and five `dbt build`s of ~20 s each."""
+    run_config = warehouse.root / "multiprocess.yaml"
+    run_config.write_text("execution:\n  config:\n    multiprocess: {}\n")
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(JOB)
+    pool_steps = {node.name for node in job.graph.nodes if node.definition.pool == POOL}
+    assert pool_steps == {
+        "raw_messages",
+        "message_scores",
+        "message_entities",
+        "sentiment_dbt_models",
+        "published_marts",
+    }
+
+    started = time.monotonic()
+    runs = [
+        spawn(
+            [
+                DAGSTER,
+                "job",
+                "execute",
+                "-m",
+                "orchestration.definitions",
+                "-j",
+                JOB,
+                "--config",
+                run_config,
+                "--tags",
+                json.dumps({"dagster/partition": day}),
+            ],
+            warehouse.env,
+            name=f"run-{day}",
+        )
+        for day in DAYS
+    ]
+    wait_all(runs, RUNS_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    assert_no_survivors(runs)
+
+    for run in runs:
+        output = run.output()
+        assert run.process.returncode == 0, (
+            f"{run.name} exited {run.process.returncode}\n{output[-5000:]}"
+        )
+        assert LOCK_ERROR not in output, f"{run.name} met a locked warehouse"
+        assert "Executing steps using multiprocess executor" in output, run.name
+
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_run_records()
+        assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == DAYS
+        assert {r.dagster_run.status for r in records} == {dg.DagsterRunStatus.SUCCESS}
+
+        # The pool was really used: its limit came from the shipped default, every slot was
+        # given back, and at least one step had to wait for it.
+        info = instance.event_log_storage.get_concurrency_info(POOL)
+        assert (info.slot_count, info.limit, info.using_default_limit) == (1, 1, True)
+        assert info.claimed_slots == [] and info.pending_steps == []
+        blocked = [
+            e
+            for r in records
+            for e in events(instance, r.dagster_run.run_id, dg.DagsterEventType.ENGINE_EVENT)
+            if f"blocked by limit for pool {POOL}" in (e.message or "")
+        ]
+        assert blocked, "no step ever waited for the pool: the runs did not contend"
+
+        # Steps of the pool, from STEP_START to STEP_SUCCESS, never overlap across runs.
+        intervals = []
+        for r in records:
+            run_id = r.dagster_run.run_id
+            starts = {
+                e.step_key: e.timestamp
+                for e in events(instance, run_id, dg.DagsterEventType.STEP_START)
+            }
+            ends = {
+                e.step_key: e.timestamp
+                for e in events(instance, run_id, dg.DagsterEventType.STEP_SUCCESS)
+            }
+            assert set(starts) == set(ends) == pool_steps, run_id
+            intervals += [(starts[s], ends[s], run_id, s) for s in pool_steps]
+        intervals.sort()
+        for (_, end, run_a, step_a), (start, _, run_b, step_b) in zip(
+            intervals, intervals[1:], strict=False
+        ):
+            assert end <= start, f"{run_a}/{step_a} overlaps {run_b}/{step_b}"
+        durations = sorted(r.end_time - r.start_time for r in records)
+
+    with duckdb.connect(str(warehouse.path), read_only=True) as connection:
+        rows = connection.execute(
+            "select cast(created_at as date)::varchar, message_id from marts.fct_message_sentiment"
+        ).fetchall()
+    loaded: dict[str, list[str]] = {}
+    for day, message_id in rows:
+        loaded.setdefault(day, []).append(message_id)
+    assert {day: sorted(ids) for day, ids in loaded.items()} == warehouse.message_ids
+
+    print(
+        f"5 concurrent partition runs: {elapsed:.0f} s wall; run durations "
+        f"{', '.join(f'{d:.0f}' for d in durations)} s; {len(blocked)} pool waits logged"
+    )
+
+
+# --- 2. a lock held outside Dagster ---------------------------------------------------------
+
+# Holds the warehouse open read-write (DuckDB's exclusive file lock) until a line arrives on
+# stdin, then releases it and prints the release time.
+HOLDER = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+sys.stdin.readline()
+connection.close()
+print("released", time.time(), flush=True)
+"""
+
+
+def hold_lock(spawn, warehouse: Warehouse) -> Spawned:
+    holder = spawn(
+        [sys.executable, "-c", HOLDER, warehouse.path],
+        warehouse.env,
+        name="lock-holder",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.process.stdout.readline().strip() == "locked", holder.output()
+    return holder
+
+
+def release(holder: Spawned) -> float:
+    holder.process.stdin.write("release\n")
+    holder.process.stdin.flush()
+    word, when = holder.process.stdout.readline().split()
+    assert word == "released"
+    holder.process.wait(timeout=30)
+    return float(when)
+
+
+def materialize_raw_messages(spawn, warehouse: Warehouse, day: str) -> Spawned:
+    return spawn(
+        [
+            DAGSTER,
+            "asset",
+            "materialize",
+            "-m",
+            "orchestration.definitions",
+            "--select",
+            "raw_messages",
+            "--partition",
+            day,
+        ],
+        warehouse.env,
+        name=f"materialize-{day}",
+    )
+
+
+def only_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    runs = instance.get_runs()
+    assert len(runs) == 1
+    return runs[0]
+
+
+def wait_for_step_start(instance: dg.DagsterInstance, item: Spawned, timeout_s: float = 180):
+    """The raw_messages step's STEP_START event, once the materialize process logs it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert item.process.poll() is None, f"exited early\n{item.output()[-5000:]}"
+        for run in instance.get_runs():
+            started = events(instance, run.run_id, dg.DagsterEventType.STEP_START)
+            if started:
+                return started[0]
+        time.sleep(0.5)
+    pytest.fail(f"raw_messages never started\n{item.output()[-5000:]}")
+
+
+def test_short_outside_lock_is_waited_for(warehouse, spawn):
+    """A DuckDB connection outside Dagster holds the file; raw_messages starts while it is
+    held, the lock is released 3 s later, and the step succeeds after waiting (~20 s)."""
+    holder = hold_lock(spawn, warehouse)
+    item = materialize_raw_messages(spawn, warehouse, DAYS[0])
+    with dg.DagsterInstance.get() as instance:
+        step_start = wait_for_step_start(instance, item)
+        time.sleep(3)
+        released_at = release(holder)
+        wait_all([item], MATERIALIZE_TIMEOUT_S)
+        assert_no_survivors([item, holder])
+        output = item.output()
+        assert item.process.returncode == 0, output[-5000:]
+        run = only_run(instance)
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        (step_success,) = events(instance, run.run_id, dg.DagsterEventType.STEP_SUCCESS)
+    # The step ran while the file was locked and finished only after the release.
+    assert step_start.timestamp < released_at < step_success.timestamp
+    assert LOCK_ERROR not in output
+    with duckdb.connect(str(warehouse.path), read_only=True) as connection:
+        loaded = connection.execute("select message_id from raw.messages order by 1").fetchall()
+    assert [m for (m,) in loaded] == sorted(warehouse.message_ids[DAYS[0]])
+    print(
+        f"raw_messages waited {released_at - step_start.timestamp:.1f} s for the lock, "
+        f"succeeded {step_success.timestamp - released_at:.1f} s after the release"
+    )
+
+
+def test_long_outside_lock_fails_after_the_bounded_wait_and_names_the_lock(warehouse, spawn):
+    """The lock outlives dagster-duckdb's retries (~102 s of backoff): raw_messages fails,
+    the failure names the lock and the holding process. About 2 minutes."""
+    holder = hold_lock(spawn, warehouse)
+    item = materialize_raw_messages(spawn, warehouse, DAYS[0])
+    try:
+        wait_all([item], MATERIALIZE_TIMEOUT_S)
+    finally:
+        release(holder)
+    assert_no_survivors([item, holder])
+    output = item.output()
+    assert item.process.returncode != 0, output[-5000:]
+    assert LOCK_ERROR in output
+    with dg.DagsterInstance.get() as instance:
+        run = only_run(instance)
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        (step_start,) = events(instance, run.run_id, dg.DagsterEventType.STEP_START)
+        (step_failure,) = events(instance, run.run_id, dg.DagsterEventType.STEP_FAILURE)
+    error = step_failure.dagster_event.step_failure_data.error
+    message = error.to_string()
+    assert LOCK_ERROR in message and str(warehouse.path) in message
+    assert f"PID {holder.process.pid}" in message, message
+    waited = step_failure.timestamp - step_start.timestamp
+    assert BOUNDED_WAIT_S <= waited < BOUNDED_WAIT_S + 60
+    # The holder is gone and the file is intact.
+    with duckdb.connect(str(warehouse.path), read_only=True) as connection:
+        connection.execute("select 1").fetchall()
+    print(
+        f"bounded wait: step failed {waited:.1f} s after it started "
+        f"(backoff sleeps {BOUNDED_WAIT_S:.1f} s); error: {error.message.strip()}"
+    )
