@@ -23,6 +23,18 @@ create table if not exists raw.messages (
     ingested_at     timestamp not null
 );
 
+-- Every source file read, with its version and the span of its messages' created_at: a
+-- partition run skips unchanged files whose span misses its days, so a daily run costs
+-- what the new files cost, not what the whole history costs.
+create table if not exists raw.source_files (
+    uri            varchar primary key,
+    version        varchar not null,       -- local mtime_ns:size, or the S3 ETag
+    min_created_at timestamp,              -- null when the file has no valid message
+    max_created_at timestamp,
+    messages       bigint not null,
+    read_at        timestamp not null
+);
+
 create table if not exists raw.rejected_messages (
     source_name varchar not null,
     source_row  bigint not null,

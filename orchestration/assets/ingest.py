@@ -6,6 +6,7 @@ from dagster_aws.s3 import S3Resource
 from ..ingest import load_messages
 from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
 from ..resources import SourceResource, WarehouseResource
+from ..source_manifest import SpanTracker, files_to_read
 from ..sources import SUFFIXES, read_files
 from ..sources.location import is_s3, list_source_files
 
@@ -38,12 +39,17 @@ def raw_messages(
     location, fmt = source.location_uri(), source.source_format()
     window = utc_window(context)
     client = s3.get_client() if is_s3(location) else None
-    files = list_source_files(location, SUFFIXES[fmt], client)
-    context.log.info(f"reading {len(files)} {fmt} file(s) from {location}")
+    listed = list_source_files(location, SUFFIXES[fmt], client)
     with warehouse.connect() as connection:
-        stats = load_messages(
-            connection, read_files(files, fmt, client), [f.uri for f in files], window
+        files, skipped = files_to_read(connection, listed, window)
+        context.log.info(
+            f"reading {len(files)} {fmt} file(s) from {location}; "
+            f"{len(skipped)} unchanged file(s) hold no message of these days"
         )
+        spans = SpanTracker()
+        items = spans.track(read_files(files, fmt, client))
+        stats = load_messages(connection, items, [f.uri for f in files], window)
+        spans.record(connection, files)
         total = connection.execute("select count(*) from raw.messages").fetchone()[0]
     context.log.info(
         f"{stats.rows} rows read: {stats.inserted} new, {stats.updated} updated, "
@@ -58,7 +64,8 @@ def raw_messages(
         metadata={
             "source": location,
             "format": fmt,
-            "files": len(files),
+            "files_read": len(files),
+            "files_skipped": len(skipped),
             "rows_read": stats.rows,
             "inserted": stats.inserted,
             "updated": stats.updated,

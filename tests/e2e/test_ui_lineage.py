@@ -234,6 +234,8 @@ class DagsterDev:
             return f"(could not read the run's events: {error})"
         lines = []
         for event in logs.get("events", []):
+            if event["__typename"].endswith("PlannedEvent"):  # one per asset and check: noise
+                continue
             line = f"{event['__typename']} {event.get('stepKey') or ''}: {event.get('message')}"
             if event.get("error"):
                 for error in [event["error"], *event["error"]["causes"]]:

@@ -151,3 +151,28 @@ def test_edits_and_removals_are_picked_up_by_the_next_run_of_their_day(source, i
         ).fetchone()
     assert set(rows) == {"m3", "m5"} and rows["m5"] == -1
     assert orphans == (0,)
+
+
+def test_a_daily_run_skips_unchanged_files_of_other_days(isolated_env, monkeypatch):
+    folder = isolated_env / "exports"
+    folder.mkdir()
+    write(
+        folder / "2026-01-05.jsonl",
+        [r for r in HISTORY if r["created_at"].startswith("2026-01-05")],
+    )
+    write(
+        folder / "2026-01-06.jsonl",
+        [r for r in HISTORY if r["created_at"].startswith("2026-01-06")],
+    )
+    monkeypatch.setenv("SENTIMENT_SOURCE_PATH", str(folder))
+    monkeypatch.setenv("SENTIMENT_SOURCE_FORMAT", "jsonl")
+    first = metadata(run_day("2026-01-05"), "raw_messages")
+    assert (first["files_read"], first["files_skipped"]) == (2, 0)  # spans not known yet
+    again = metadata(run_day("2026-01-05"), "raw_messages")
+    assert (again["files_read"], again["files_skipped"]) == (1, 1)
+    write(
+        folder / "2026-01-07.jsonl",
+        [r for r in HISTORY if r["created_at"].startswith("2026-01-07")],
+    )
+    new_day = metadata(run_day("2026-01-07"), "raw_messages")
+    assert (new_day["files_read"], new_day["files_skipped"]) == (1, 2)  # only the new file
