@@ -454,5 +454,6 @@ def test_long_outside_lock_fails_after_the_bounded_wait_and_names_the_lock(wareh
         connection.execute("select 1").fetchall()
     print(
         f"bounded wait: step failed {waited:.1f} s after it started "
-        f"(backoff sleeps {BOUNDED_WAIT_S:.1f} s); error: {error.message.strip()}"
+        f"(backoff sleeps {BOUNDED_WAIT_S:.1f} s); error: "
+        f"{next(line for line in message.splitlines() if LOCK_ERROR in line)}"
     )
