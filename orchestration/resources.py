@@ -8,11 +8,13 @@ fresh clone. The CLI sets the same variables, so the CLI and the UI share one De
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -27,6 +29,10 @@ DEFAULT_SOURCE = "warehouse/sample/messages.jsonl"
 def setting(value: str, env_name: str, default: str) -> str:
     """A configured value, else the environment variable, else the default."""
     return value or os.environ.get(env_name, "") or default
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse file stayed locked by another process past the bounded retries."""
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -55,17 +61,35 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator:
-        """A read-write connection with the raw schema in place."""
+        """A read-write connection with the raw schema in place.
+
+        While another process holds the file, dagster-duckdb retries the open for about
+        100 s; after that the error says who holds it and what to do.
+        """
         database = self.database_path()
         database.parent.mkdir(parents=True, exist_ok=True)
-        with DuckDBResource(database=str(database)).get_connection() as connection:
-            try:
-                connection.execute(RAW_SCHEMA_DDL)
-                yield connection
-            finally:
-                # DuckDBResource closes the connection only when the block succeeds; after a
-                # failure the file would stay locked while the traceback lives.
-                connection.close()
+        started, opened = time.monotonic(), False
+        try:
+            with DuckDBResource(database=str(database)).get_connection() as connection:
+                opened = True
+                try:
+                    connection.execute(RAW_SCHEMA_DDL)
+                    yield connection
+                finally:
+                    # DuckDBResource closes the connection only when the block succeeds;
+                    # after a failure the file would stay locked while the traceback lives.
+                    connection.close()
+        except duckdb.IOException as error:
+            if opened or "Could not set lock" not in str(error):
+                raise
+            raise WarehouseLockedError(
+                f"the warehouse {database} stayed locked by another process for "
+                f"{time.monotonic() - started:.0f} s, past the retries. {error}\n"
+                "DuckDB lets one process open the file while it writes. Close that process "
+                "(a DuckDB shell or notebook on the warehouse, or a run outside Dagster; "
+                f"analysts can use the published copy {self.published_database_path()}), "
+                "then re-execute this step."
+            ) from error
 
 
 class SourceResource(dg.ConfigurableResource):
