@@ -22,6 +22,14 @@ backfill_policy = dg.BackfillPolicy.single_run()
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
+# The settings every daily-partitioned step that writes the warehouse shares.
+PARTITIONED_WRITER = {
+    "partitions_def": daily_partitions,
+    "backfill_policy": backfill_policy,
+    "pool": WAREHOUSE_POOL,
+}
+
+
 def utc_window(context) -> tuple[datetime, datetime]:
     """The run's partition window (one day or a range) as naive UTC datetimes."""
     window = context.partition_time_window

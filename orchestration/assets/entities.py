@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from ..entities import analyse_pending
-from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
+from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import EngineResource, WarehouseResource
 from .scoring import MAX_LISTED_ERRORS, message_scores
 
@@ -20,9 +20,7 @@ class EntitySentimentConfig(dg.Config):
 
 @dg.asset(
     deps=[message_scores],
-    partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
-    pool=WAREHOUSE_POOL,
+    **PARTITIONED_WRITER,
     group_name="scoring",
     kinds={"python", "duckdb"},
     code_version="1",

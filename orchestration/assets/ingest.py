@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from ..ingest import load_messages
-from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
+from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, WarehouseResource
 from ..source_manifest import SpanTracker, files_to_read
 from ..sources import SUFFIXES, read_files
@@ -12,9 +12,7 @@ from ..sources.location import is_s3, list_source_files
 
 
 @dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
-    pool=WAREHOUSE_POOL,
+    **PARTITIONED_WRITER,
     group_name="ingest",
     kinds={"python", "duckdb"},
     code_version="1",

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ..checks import CHECK_SPECS, score_checks
-from ..partitions import WAREHOUSE_POOL, backfill_policy, daily_partitions, utc_window
+from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import EngineResource, WarehouseResource
 from ..scoring import score_pending
 from .ingest import raw_messages
@@ -14,9 +14,7 @@ MAX_LISTED_ERRORS = 100
 
 @dg.asset(
     deps=[raw_messages],
-    partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
-    pool=WAREHOUSE_POOL,
+    **PARTITIONED_WRITER,
     check_specs=CHECK_SPECS,
     group_name="scoring",
     kinds={"python", "duckdb"},
