@@ -18,7 +18,7 @@ MARTS_JOB = "build_marts"
 
 # Freshness checks run on their own sensor, against the clock, not inside the build jobs.
 fresh_checks, freshness_sensor = freshness_checks([raw_messages, message_scores], MART_KEYS)
-CLOCK_CHECKS = dg.AssetSelection.checks(*fresh_checks)
+CLOCK_CHECKS = dg.AssetSelection.checks(fresh_checks)
 
 warehouse_job = dg.define_asset_job(
     WAREHOUSE_JOB,
@@ -44,7 +44,7 @@ schedules, sensors = build_automation(warehouse_job)
 defs = dg.Definitions(
     assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models, published_marts],
     jobs=[warehouse_job, score_job, marts_job],
-    asset_checks=fresh_checks,
+    asset_checks=[fresh_checks],
     schedules=schedules,
     sensors=[*sensors, freshness_sensor],
     resources=build_resources(),

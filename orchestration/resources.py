@@ -227,6 +227,8 @@ class EngineResource(dg.ConfigurableResource):
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     from dagster_aws.s3 import S3Resource
 
+    from .automation.freshness import FreshnessResource
+
     return {
         # S3 input locations (and the sensor watching them); boto3's own credential chain.
         "s3": S3Resource(),
@@ -234,4 +236,5 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "source": SourceResource(),
         "engine": EngineResource(comprehend=ComprehendResource()),
         "dbt": dbt_cli(),
+        "freshness": FreshnessResource(),
     }

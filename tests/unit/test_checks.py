@@ -1,11 +1,9 @@
 from datetime import datetime
 
-import dagster as dg
 import duckdb
 import pytest
 
 from orchestration.checks import COMPLETE, IN_RANGE, score_checks
-from orchestration.definitions import defs
 from orchestration.engines.vader import VaderEngine
 from orchestration.ingest import load_messages
 from orchestration.raw_schema import RAW_SCHEMA_DDL
@@ -61,12 +59,3 @@ def test_missing_unexplained_and_out_of_range_scores_fail_with_counts(connection
     counts = {k: v.value for k, v in checks[COMPLETE].metadata.items()}
     assert (counts["without_score_row"], counts["unexplained"]) == (1, 1)
     assert checks[IN_RANGE].metadata["out_of_range"].value == 1
-
-
-def test_freshness_checks_cover_the_daily_partitions_and_the_marts():
-    keys = {key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys}
-    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert {"raw_messages", "message_scores", "marts/agg_sentiment_daily"} <= keys
-    assert any("freshness" in name for name in checks)
-    assert defs.resolve_sensor_def("freshness_checks_sensor")
-    assert isinstance(defs.resolve_job_def("sentiment_warehouse"), dg.JobDefinition)
