@@ -42,7 +42,9 @@ def parse_deadline_hour(raw: str | int | None) -> int:
     try:
         hour = int(raw)
     except ValueError:
-        raise ValueError(f"{FRESHNESS_HOUR_ENV} must be an hour from 0 to 23, got {raw!r}") from None
+        raise ValueError(
+            f"{FRESHNESS_HOUR_ENV} must be an hour from 0 to 23, got {raw!r}"
+        ) from None
     if not 0 <= hour <= 23:
         raise ValueError(f"{FRESHNESS_HOUR_ENV} must be an hour from 0 to 23, got {hour}")
     return hour

@@ -110,7 +110,9 @@ def test_the_checks_warn_until_yesterday_lands_then_pass(monkeypatch):
         instance.report_runless_asset_event(dg.AssetMaterialization(RAW, partition="2026-03-08"))
         assert not run_checks(instance, monkeypatch, now, 9)["raw_messages"].passed
         for key in (RAW, SCORES):
-            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-03-09"))
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, partition="2026-03-09")
+            )
         instance.report_runless_asset_event(dg.AssetMaterialization(DAILY))
         after = run_checks(instance, monkeypatch, now, 9)
         assert after["raw_messages"].passed and after["message_scores"].passed
