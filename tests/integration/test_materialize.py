@@ -2,11 +2,14 @@
 whose answers are known."""
 
 import json
+import shutil
 
 import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.assets.dbt import dbt_unit_test_args
+from orchestration.dbt_project import dbt_cli
 from orchestration.definitions import defs
 from tests.conftest import partition_tags
 
@@ -126,8 +129,14 @@ def warehouse(tmp_path_factory):
         assert result.success
         rerun = job.execute_in_process(instance=instance, tags=tags)
         assert rerun.success
+        # The models' unit tests, which the scheduled builds leave to CI, run here against
+        # the built warehouse (dbt needs the models' input relations to exist).
+        unit_tests = dbt_cli().cli(
+            dbt_unit_test_args(database), target_path=tmp / "dbt_unit", raise_on_error=False
+        )
+        unit_tests.wait()
     with duckdb.connect(str(database), read_only=True) as connection:
-        yield connection, result, rerun
+        yield connection, result, rerun, unit_tests
 
 
 def rows(connection, sql):
@@ -137,7 +146,7 @@ def rows(connection, sql):
 
 
 def test_every_input_line_is_a_message_or_a_rejection(warehouse):
-    connection, _, _ = warehouse
+    connection, _, _, _ = warehouse
     assert connection.execute("select count(*) from raw.messages").fetchone() == (8,)
     rejected = rows(
         connection, "select source_row, reason from raw.rejected_messages order by source_row"
@@ -152,7 +161,7 @@ def test_every_input_line_is_a_message_or_a_rejection(warehouse):
 
 
 def test_conversation_scores_use_inbound_only_and_the_weighted_mean(warehouse):
-    connection, _, _ = warehouse
+    connection, _, _, _ = warehouse
     conversations = {
         r["conversation_id"]: r
         for r in rows(connection, "select * from marts.fct_conversation_sentiment")
@@ -186,7 +195,7 @@ def test_conversation_scores_use_inbound_only_and_the_weighted_mean(warehouse):
 
 
 def test_customer_and_daily_marts(warehouse):
-    connection, _, _ = warehouse
+    connection, _, _, _ = warehouse
     customers = {
         r["customer_id"]: r for r in rows(connection, "select * from marts.dim_customer_sentiment")
     }
@@ -207,7 +216,7 @@ def test_customer_and_daily_marts(warehouse):
 
 
 def test_message_fact_has_both_directions_and_unscored_status(warehouse):
-    connection, _, _ = warehouse
+    connection, _, _, _ = warehouse
     facts = {
         r["message_id"]: r for r in rows(connection, "select * from marts.fct_message_sentiment")
     }
@@ -217,7 +226,7 @@ def test_message_fact_has_both_directions_and_unscored_status(warehouse):
 
 
 def test_dbt_tests_ran_as_passing_asset_checks(warehouse):
-    _, result, _ = warehouse
+    _, result, _, _ = warehouse
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) >= 10
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
@@ -242,8 +251,61 @@ def scoring_metadata(result):
 
 
 def test_a_rerun_with_no_new_input_scores_nothing(warehouse):
-    connection, result, rerun = warehouse
+    connection, result, rerun, _ = warehouse
     first, second = scoring_metadata(result), scoring_metadata(rerun)
     assert (first["messages_processed"], first["unscored"], first["texts_scored"]) == (8, 1, 7)
     assert (second["messages_processed"], second["texts_scored"]) == (0, 0)
     assert connection.execute("select count(*) from raw.rejected_messages").fetchone() == (2,)
+
+
+def test_the_models_unit_tests_pass_in_ci_and_stay_out_of_scheduled_builds(warehouse):
+    _, result, _, unit_tests = warehouse
+    outcomes = {
+        r["unique_id"]: r["status"] for r in unit_tests.get_artifact("run_results.json")["results"]
+    }
+    assert len(outcomes) >= 10 and all(u.startswith("unit_test.") for u in outcomes)
+    assert set(outcomes.values()) == {"pass"}, outcomes
+    assert unit_tests.is_successful()
+    # The scheduled builds (their run_results.json under DBT_TARGET_PATH) ran data tests only.
+    built = {
+        r["unique_id"]
+        for path in (unit_tests.target_path.parent / "dbt_target").rglob("run_results.json")
+        for r in json.loads(path.read_text())["results"]
+    }
+    assert any(u.startswith("test.") for u in built)
+    assert not any(u.startswith("unit_test.") for u in built)
+
+
+def test_the_model_level_data_tests_catch_nulls_and_out_of_range_values(warehouse, tmp_path):
+    connection, _, _, unit_tests = warehouse
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(connection.execute("select path from duckdb_databases() where not internal")
+                .fetchone()[0], copy)  # fmt: skip
+    with duckdb.connect(str(copy)) as broken:
+        broken.execute(
+            "update marts.fct_message_sentiment set score = 2.5 where message_id = 'm01'"
+        )
+        broken.execute(
+            "update marts.fct_message_sentiment set channel = null, confidence = -0.1 "
+            "where message_id = 'm02'"
+        )
+    run = dbt_cli().cli(
+        [
+            "test",
+            "--select",
+            "fct_message_sentiment",
+            "--vars",
+            json.dumps({"warehouse_path": str(copy)}),
+        ],
+        target_path=tmp_path / "dbt",
+        raise_on_error=False,
+    )
+    run.wait()
+    results = {
+        r["unique_id"].split(".")[2]: r for r in run.get_artifact("run_results.json")["results"]
+    }
+    failed = {name: r["failures"] for name, r in results.items() if r["status"] == "fail"}
+    assert {name.split("_fct_")[0]: n for name, n in failed.items()} == {
+        "not_null_columns": 1,  # m02's channel
+        "values_in_range": 2,  # m01's score and m02's confidence
+    }, failed

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_build_args
+from orchestration.assets.dbt import dbt_build_args, dbt_unit_test_args
 from orchestration.definitions import defs
 from orchestration.partitions import ALL_TIME, day_clusters, run_window
 
@@ -15,11 +15,19 @@ def test_dbt_build_args_pass_the_warehouse_path_and_the_window_as_vars():
     window = (datetime(2026, 1, 9), datetime(2026, 1, 10))
     args = dbt_build_args(Path("/data/w.duckdb"), window)
     assert args[0] == "build"
+    # Unit tests check the SQL, not the data: CI runs them, the scheduled builds do not.
+    assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
     assert json.loads(args[args.index("--vars") + 1]) == {
         "warehouse_path": "/data/w.duckdb",
         "min_date": "2026-01-09 00:00:00",
         "max_date": "2026-01-10 00:00:00",
     }
+
+
+def test_dbt_unit_test_args_select_only_the_unit_tests():
+    args = dbt_unit_test_args(Path("/data/w.duckdb"))
+    assert args[:3] == ["test", "--select", "test_type:unit"]
+    assert json.loads(args[args.index("--vars") + 1]) == {"warehouse_path": "/data/w.duckdb"}
 
 
 def test_run_window_comes_from_the_partition_tags():
