@@ -161,10 +161,15 @@ def _score_chunk(
 ) -> None:
     count = len(chunk["message_id"])
     stats.messages += count
-    cleaned = [
-        clean_text(body, channel)
-        for body, channel in zip(chunk["body"], chunk["channel"], strict=True)
-    ]
+    # Support data repeats itself ("thanks!", templated replies): clean each distinct
+    # (body, channel) once. HTML parsing is the costly part of a chunk that the cache answers.
+    distinct: dict[tuple[str | None, str], str] = {}
+    cleaned = []
+    for key in zip(chunk["body"], chunk["channel"], strict=True):
+        text = distinct.get(key)
+        if text is None:
+            text = distinct[key] = clean_text(*key)
+        cleaned.append(text)
     status: list[str] = ["scored"] * count
     reason: list[str | None] = [None] * count
     hashes: list[str | None] = [None] * count
@@ -227,13 +232,16 @@ def _score_chunk(
         insert or replace into raw.message_scores
         select
             s.message_id, s.text_hash, s.cleaned_text, s.language, s.status, s.status_reason,
-            {", ".join(f"c.{f}" for f in SCORE_FIELDS)},
+            {", ".join(f"case when s.status = 'scored' then c.{f} end" for f in SCORE_FIELDS)},
             case when s.status = 'scored' then c.engine else $engine end,
             case when s.status = 'scored' then c.engine_version else $version end,
-            c.scored_at,
+            case when s.status = 'scored' then c.scored_at end,
             s.message_updated_at
         from _scored_chunk s
-        left join raw.score_cache c on s.status = 'scored' and c.text_hash = s.text_hash
+        -- The join condition is the hash equality alone, and the status test lives in the
+        -- select: with "s.status = 'scored' and ..." in ON, DuckDB plans a nested-loop join
+        -- over the whole cache (1.7 s for 10k rows against 350k cached texts; 8 ms like this).
+        left join raw.score_cache c on c.text_hash = s.text_hash
         """,
         {"engine": engine.name, "version": engine.version},
     )
