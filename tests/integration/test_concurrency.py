@@ -39,10 +39,11 @@ VENV_BIN = REPO / ".venv" / "bin"
 DAGSTER = str(VENV_BIN / "dagster")
 SHIPPED_INSTANCE_YAML = REPO / "orchestration" / "instance" / "dagster.yaml"
 
-# The ingest and scoring job: every step of it writes the warehouse and joins the pool. (The
-# full job adds the dbt build, which makes five concurrent runs take ~10 minutes on 2 cores;
-# the pool treats its step like any other.)
+# Four single-day runs of the ingest and scoring job, and one backfill-style run of the full
+# job over a range of days (dbt build and publish included); every step of both writes the
+# warehouse and joins the pool. (Five full-job runs would take ~10 minutes on 2 cores.)
 JOB = "score_days"
+FULL_JOB = "sentiment_warehouse"
 POOL = "duckdb_warehouse"
 DAYS = [f"2026-01-{day:02d}" for day in range(5, 10)]
 BODIES = [
@@ -221,11 +222,13 @@ def events(
 
 
 def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
-    """Five partition runs started at once, each its own `dagster job execute` process with
-    the multiprocess executor, on one instance: every run succeeds, nobody meets a locked
-    file, the pool's steps of different runs never overlap, and the marts hold every day.
+    """Five runs started at once, each its own `dagster job execute` process with the
+    multiprocess executor, on one instance: four single-day runs of ``score_days`` and one
+    backfill-style range run of the full job (ingest, scoring, dbt build, publish). Every run
+    succeeds, nobody meets a locked file, the pool's steps of different runs never overlap,
+    every day is loaded and scored, and the published copy holds the range's days.
 
-    With op granularity the pool hands its one slot out step by step, so the 15 pool steps
+    With op granularity the pool hands its one slot out step by step, so the 17 pool steps
     run one after another."""
     run_config = warehouse.root / "multiprocess.yaml"
     # forkserver with the code preloaded: each step process forks from a warm server instead
@@ -236,13 +239,16 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
     )
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def(JOB)
-    pool_steps = {node.name for node in job.graph.nodes if node.definition.pool == POOL}
-    assert pool_steps == {"raw_messages", "message_scores", "message_entities"}
+    def pool_steps_of(job_name: str) -> set[str]:
+        job = defs.resolve_job_def(job_name)
+        return {node.name for node in job.graph.nodes if node.definition.pool == POOL}
 
-    started = time.monotonic()
-    runs = [
-        spawn(
+    pool_steps = {JOB: pool_steps_of(JOB), FULL_JOB: pool_steps_of(FULL_JOB)}
+    assert pool_steps[JOB] == {"raw_messages", "message_scores", "message_entities"}
+    assert pool_steps[FULL_JOB] == pool_steps[JOB] | {"sentiment_dbt_models", "published_marts"}
+
+    def launch(job_name: str, tags: dict[str, str], name: str) -> Spawned:
+        return spawn(
             [
                 DAGSTER,
                 "job",
@@ -250,17 +256,29 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
                 "-m",
                 "orchestration.definitions",
                 "-j",
-                JOB,
+                job_name,
                 "--config",
                 run_config,
                 "--tags",
-                json.dumps({"dagster/partition": day}),
+                json.dumps(tags),
             ],
             warehouse.env,
-            name=f"run-{day}",
+            name=name,
         )
-        for day in DAYS
-    ]
+
+    started = time.monotonic()
+    range_days = DAYS[-2:]
+    runs = [launch(JOB, {"dagster/partition": day}, f"run-{day}") for day in DAYS[:-1]]
+    runs.append(
+        launch(
+            FULL_JOB,
+            {
+                "dagster/asset_partition_range_start": range_days[0],
+                "dagster/asset_partition_range_end": range_days[-1],
+            },
+            f"backfill-{range_days[0]}..{range_days[-1]}",
+        )
+    )
     wait_all(runs, RUNS_TIMEOUT_S)
     elapsed = time.monotonic() - started
     assert_no_survivors(runs)
@@ -275,7 +293,7 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
 
     with dg.DagsterInstance.get() as instance:
         records = instance.get_run_records()
-        assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == DAYS
+        assert sorted(r.dagster_run.job_name for r in records) == [JOB] * 4 + [FULL_JOB]
         assert {r.dagster_run.status for r in records} == {dg.DagsterRunStatus.SUCCESS}
 
         # The pool was really used: its limit came from the shipped default, every slot was
@@ -294,17 +312,17 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
         # Steps of the pool, from STEP_START to STEP_SUCCESS, never overlap across runs.
         intervals = []
         for r in records:
-            run_id = r.dagster_run.run_id
+            run_id, steps = r.dagster_run.run_id, pool_steps[r.dagster_run.job_name]
             starts = {
                 e.step_key: e.timestamp
-                for e in events(instance, run_id, dg.DagsterEventType.STEP_START, pool_steps)
+                for e in events(instance, run_id, dg.DagsterEventType.STEP_START, steps)
             }
             ends = {
                 e.step_key: e.timestamp
-                for e in events(instance, run_id, dg.DagsterEventType.STEP_SUCCESS, pool_steps)
+                for e in events(instance, run_id, dg.DagsterEventType.STEP_SUCCESS, steps)
             }
-            assert set(starts) == set(ends) == pool_steps, run_id
-            intervals += [(starts[s], ends[s], run_id, s) for s in pool_steps]
+            assert set(starts) == set(ends) == steps, run_id
+            intervals += [(starts[s], ends[s], run_id, s) for s in steps]
         intervals.sort()
         for (_, end, run_a, step_a), (start, _, run_b, step_b) in zip(
             intervals, intervals[1:], strict=False
@@ -331,8 +349,20 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
         loaded.setdefault(day, []).append(message_id)
     assert {day: sorted(ids) for day, ids in loaded.items()} == warehouse.message_ids
 
+    # The backfill's dbt build and publish ran in the pool too: the analysts' copy holds its
+    # days' messages.
+    published = warehouse.path.with_suffix(".published.duckdb")
+    with duckdb.connect(str(published), read_only=True) as connection:
+        in_copy = {
+            row[0]
+            for row in connection.execute(
+                "select message_id from marts.fct_message_sentiment"
+            ).fetchall()
+        }
+    assert {m for day in range_days for m in warehouse.message_ids[day]} <= in_copy
+
     print(
-        f"5 concurrent partition runs: {elapsed:.0f} s wall; run durations "
+        f"5 concurrent runs (4 partitions + a 2-day full-job backfill): {elapsed:.0f} s wall; run durations "
         f"{', '.join(f'{d:.0f}' for d in durations)} s; {len(blocked)} pool waits logged; "
         f"smallest gap between pool steps of different runs {closest_gap:.3f} s"
     )
