@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -45,7 +46,11 @@ SHIPPED_INSTANCE_YAML = REPO / "orchestration" / "instance" / "dagster.yaml"
 JOB = "score_days"
 FULL_JOB = "sentiment_warehouse"
 POOL = "duckdb_warehouse"
-DAYS = [f"2026-01-{day:02d}" for day in range(5, 10)]
+# The backfill-style run covers the last BACKFILL_DAYS days; the four single-day runs take the
+# first four (the last of which the backfill also covers). CI uses 2; the full-size
+# check is SENTIMENT_TEST_BACKFILL_DAYS=30.
+BACKFILL_DAYS = int(os.environ.get("SENTIMENT_TEST_BACKFILL_DAYS", "2"))
+DAYS = [(date(2026, 1, 5) + timedelta(days=n)).isoformat() for n in range(3 + BACKFILL_DAYS)]
 BODIES = [
     "I love this, thank you so much!",
     "Happy to help, anything else?",
@@ -267,8 +272,8 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
         )
 
     started = time.monotonic()
-    range_days = DAYS[-2:]
-    runs = [launch(JOB, {"dagster/partition": day}, f"run-{day}") for day in DAYS[:-1]]
+    range_days = DAYS[-BACKFILL_DAYS:]
+    runs = [launch(JOB, {"dagster/partition": day}, f"run-{day}") for day in DAYS[:4]]
     runs.append(
         launch(
             FULL_JOB,
@@ -362,7 +367,8 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
     assert {m for day in range_days for m in warehouse.message_ids[day]} <= in_copy
 
     print(
-        f"5 concurrent runs (4 partitions + a 2-day full-job backfill): {elapsed:.0f} s wall; run durations "
+        f"5 concurrent runs (4 partitions + a {BACKFILL_DAYS}-day full-job backfill): "
+        f"{elapsed:.0f} s wall; run durations "
         f"{', '.join(f'{d:.0f}' for d in durations)} s; {len(blocked)} pool waits logged; "
         f"smallest gap between pool steps of different runs {closest_gap:.3f} s"
     )
