@@ -9,17 +9,24 @@ no new input scores nothing (and, with a paid engine, bills nothing).
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from .engines.base import ScoreFailure, SentimentEngine, SentimentScore
-from .text.clean import clean_text, text_hash
+from .parallel import map_in_chunks, worker_pool
+from .text.clean import clean_many, text_hash
 
 CHUNK_ROWS = 100_000
+# Cleaning goes to the worker pool in parts of this many texts, once a chunk has enough
+# distinct texts to be worth shipping to other processes.
+CLEAN_CHUNK = 2_000
+PARALLEL_CLEAN_MIN = 4_000
 SCORE_FIELDS = (
     "sentiment",
     "positive",
@@ -135,7 +142,9 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
     # The pending rows stream through a second cursor (its own connection to the same
     # database, reading one snapshot) while the chunks are written through the first, so
     # memory stays bounded by the chunk size.
-    with connection.cursor() as reading:
+    workers = getattr(engine, "workers", 0) or os.cpu_count() or 1
+    with worker_pool(workers) as pool, connection.cursor() as reading:
+        engine.use_pool(pool)  # the local engine scores on the same workers
         reader = reading.execute(
             _PENDING_SQL,
             {
@@ -147,29 +156,38 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
         ).fetch_record_batch(CHUNK_ROWS)
         try:
             for batch in reader:
-                _score_chunk(connection, engine, batch.to_pydict(), stats)
+                _score_chunk(connection, engine, batch.to_pydict(), stats, pool)
         finally:
             # An open reader keeps the database open even after its connection is closed,
             # and a failed run's traceback would keep the reader alive.
             reader.close()
+            engine.use_pool(None)
     stats.seconds = time.perf_counter() - started
     return stats
 
 
 def _score_chunk(
-    connection, engine: SentimentEngine, chunk: dict[str, list], stats: ScoringStats
+    connection,
+    engine: SentimentEngine,
+    chunk: dict[str, list],
+    stats: ScoringStats,
+    pool: Executor | None = None,
 ) -> None:
     count = len(chunk["message_id"])
     stats.messages += count
     # Support data repeats itself ("thanks!", templated replies): clean each distinct
-    # (body, channel) once. HTML parsing is the costly part of a chunk that the cache answers.
-    distinct: dict[tuple[str | None, str], str] = {}
-    cleaned = []
-    for key in zip(chunk["body"], chunk["channel"], strict=True):
-        text = distinct.get(key)
-        if text is None:
-            text = distinct[key] = clean_text(*key)
-        cleaned.append(text)
+    # (body, channel) once, on every core when there are many. HTML parsing is the costly
+    # part of a chunk that the cache answers.
+    pairs = list(zip(chunk["body"], chunk["channel"], strict=True))
+    distinct = list(dict.fromkeys(pairs))
+    cleaned_by_pair = dict(
+        zip(
+            distinct,
+            map_in_chunks(pool, clean_many, distinct, CLEAN_CHUNK, PARALLEL_CLEAN_MIN),
+            strict=True,
+        )
+    )
+    cleaned = [cleaned_by_pair[pair] for pair in pairs]
     status: list[str] = ["scored"] * count
     reason: list[str | None] = [None] * count
     hashes: list[str | None] = [None] * count

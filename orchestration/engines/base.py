@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 SENTIMENTS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
@@ -57,6 +58,10 @@ class SentimentEngine(ABC):
     def usage_metadata(self) -> dict[str, float]:
         """What the engine spent in this run (calls, billed units, cost), for the run's metadata."""
         return {}
+
+    def use_pool(self, pool: Executor | None) -> None:  # noqa: B027 (optional hook)
+        """Lend the scoring pass's process pool (None takes it back). Engines that do not
+        score in local processes ignore it."""
 
     @abstractmethod
     def supports(self, language: str | None) -> bool:

@@ -10,12 +10,12 @@ gets a confident NEGATIVE and a short ambiguous one a small confidence.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from importlib.metadata import version as package_version
 
+from ..parallel import map_in_chunks, worker_pool
 from ..text.pieces import split_sentences
 from .base import NEUTRAL_BAND, ScoreFailure, SentimentEngine, SentimentScore, polarity_of
 
@@ -139,6 +139,12 @@ class VaderEngine(SentimentEngine):
     def __init__(self, workers: int = 0):
         self.workers = workers or os.cpu_count() or 1
         self.version = package_version("vaderSentiment")
+        # A pool lent by the caller for a whole scoring pass (see orchestration.parallel);
+        # without one, a large batch starts a pool of its own.
+        self.pool: Executor | None = None
+
+    def use_pool(self, pool: Executor | None) -> None:
+        self.pool = pool
 
     def supports(self, language: str | None) -> bool:
         # Unknown language is scored as English until language detection lands.
@@ -153,12 +159,7 @@ class VaderEngine(SentimentEngine):
             ] * len(texts)
         if self.workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
             return list(score_texts(texts))
-        chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
-        # spawn, not fork: the Dagster process runs threads, and forking a threaded process
-        # can deadlock its children.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            results: list[SentimentScore | ScoreFailure] = []
-            for chunk_scores in pool.map(score_texts, chunks):
-                results.extend(chunk_scores)
-        return results
+        if self.pool is not None:
+            return map_in_chunks(self.pool, score_texts, texts, CHUNK_TEXTS, PARALLEL_MIN_TEXTS)
+        with worker_pool(self.workers) as pool:
+            return map_in_chunks(pool, score_texts, texts, CHUNK_TEXTS, PARALLEL_MIN_TEXTS)

@@ -135,3 +135,60 @@ def test_scoring_streams_in_chunks_and_scores_every_message_once(connection, mon
     assert connection.execute(
         "select count(*) from raw.message_scores where status = 'scored'"
     ).fetchone() == (5,)
+
+
+def test_one_pool_per_pass_cleans_and_scores_like_the_serial_path(monkeypatch):
+    """With small thresholds, a pass over several chunks cleans and scores on one worker
+    pool; every row matches a single-process pass, and repeated texts are scored once."""
+    import orchestration.engines.vader as vader
+    import orchestration.parallel as parallel
+    import orchestration.scoring as scoring
+
+    for module, name, value in [
+        (scoring, "CHUNK_ROWS", 25),
+        (scoring, "CLEAN_CHUNK", 7),
+        (scoring, "PARALLEL_CLEAN_MIN", 10),
+        (vader, "CHUNK_TEXTS", 7),
+        (vader, "PARALLEL_MIN_TEXTS", 10),
+    ]:
+        monkeypatch.setattr(module, name, value)
+    pools_started = []
+    real_pool = parallel.worker_pool
+
+    def counting_pool(workers):
+        pools_started.append(workers)
+        return real_pool(workers)
+
+    monkeypatch.setattr(scoring, "worker_pool", counting_pool)
+    shipped = []
+    real_map = parallel.map_in_chunks
+
+    def recording_map(pool, function, items, chunk_size, min_items):
+        shipped.append((function.__name__, pool is not None and len(items) >= min_items))
+        return real_map(pool, function, items, chunk_size, min_items)
+
+    monkeypatch.setattr(scoring, "map_in_chunks", recording_map)
+    monkeypatch.setattr(vader, "map_in_chunks", recording_map)
+
+    bodies = [
+        f"<p>Order {i % 40} arrived {'broken, awful' if i % 3 else 'fine, thanks'}</p>"
+        "<blockquote>old thread</blockquote>"
+        for i in range(80)
+    ]
+    messages = [message(f"m{i:03d}", body, channel="email") for i, body in enumerate(bodies)]
+    results = {}
+    for workers in (1, 2):
+        with duckdb.connect() as conn:
+            conn.execute(RAW_SCHEMA_DDL)
+            load_messages(conn, messages, [])
+            stats = score_pending(conn, VaderEngine(workers=workers))
+            results[workers] = conn.execute(
+                "select message_id, cleaned_text, status, score, confidence "
+                "from raw.message_scores order by message_id"
+            ).fetchall()
+            assert (stats.messages, stats.texts_scored) == (80, len(set(bodies)))
+            assert stats.cache_hits + stats.duplicates_in_run == 80 - len(set(bodies))
+    assert results[1] == results[2]
+    assert len(results[2]) == 80 and "old thread" not in results[2][0][1]
+    assert pools_started == [1, 2]  # one pool per pass, not per chunk
+    assert ("clean_many", True) in shipped and ("score_texts", True) in shipped
