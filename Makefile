@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui bench-comprehend clean
+.PHONY: setup run test lint format ui bench bench-daily bench-comprehend clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -41,6 +41,14 @@ format: setup
 ui: setup
 	mkdir -p $(DAGSTER_HOME) && cp -n orchestration/instance/dagster.yaml $(DAGSTER_HOME)/ 2>/dev/null || true
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
+
+## make bench: the pipeline at 100k and 1M messages beside the plain script and the VADER limit
+bench: setup
+	$(BIN)/python -m bench.scale
+
+## make bench-daily: the daily run's cost over 100k and 1M message histories
+bench-daily: setup
+	$(BIN)/python -m bench.daily
 
 ## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint
 bench-comprehend: setup
