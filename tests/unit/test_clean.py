@@ -45,3 +45,31 @@ def test_hash_depends_on_text_language_and_engine():
         )
         == 4
     )
+
+
+QUOTED_HTML = (
+    "<html><head><title>Re: order</title><style>p {color: red}</style></head><body>"
+    "<div>The replacement is <b>broken</b> too.</div><p>I want a refund.</p>Thanks<br>Ann"
+    '<div class="gmail_quote">On Mon, Support wrote:<blockquote>We are happy to help!'
+    "</blockquote></div>"
+    '<div id="divRplyFwdMsg">From: Support</div><blockquote>older thread</blockquote>'
+    "</body></html>"
+)
+
+
+def test_lxml_and_the_beautifulsoup_fallback_give_the_same_text():
+    from orchestration.text.clean import _html_to_text_with_beautifulsoup, html_to_text
+
+    expected = "The replacement is broken too.\n\nI want a refund.\nThanks\n\nAnn"
+    assert clean_text(QUOTED_HTML, "email") == expected
+    normalise = lambda text: clean_text(text, "chat")  # noqa: E731 (whitespace rules only)
+    assert normalise(html_to_text(QUOTED_HTML)) == normalise(
+        _html_to_text_with_beautifulsoup(QUOTED_HTML)
+    )
+
+
+def test_html_lxml_refuses_still_gets_cleaned():
+    # lxml rejects a str that declares an XML encoding, and a document with no content.
+    declared = '<?xml version="1.0" encoding="utf-8"?><html><body><p>So angry!</p></body></html>'
+    assert clean_text(declared, "email") == "So angry!"
+    assert clean_text("<html><!-- nothing --></html>", "email") == ""
