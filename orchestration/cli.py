@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         source.source_format(),
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         say=lambda line: print(line, flush=True),
+        warehouse=WarehouseResource(),
     )
     failed = [r for r in results if not r.success]
     if failed:

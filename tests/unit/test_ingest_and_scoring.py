@@ -1,5 +1,6 @@
 """Loading (upsert, newest version wins, rejections kept) and scoring (cache, reruns)."""
 
+from dataclasses import replace
 from datetime import datetime
 
 import duckdb
@@ -192,3 +193,41 @@ def test_one_pool_per_pass_cleans_and_scores_like_the_serial_path(monkeypatch):
     assert len(results[2]) == 80 and "old thread" not in results[2][0][1]
     assert pools_started == [1, 2]  # one pool per pass, not per chunk
     assert ("clean_many", True) in shipped and ("score_texts", True) in shipped
+
+
+def test_a_full_load_reads_only_new_or_changed_files_to_find_its_days(tmp_path, monkeypatch):
+    import json
+
+    import orchestration.full_load as full_load
+    from orchestration.sources.location import list_source_files
+
+    def write(name, day):
+        record = {"message_id": name, "conversation_id": "c", "customer_id": "u",
+                  "channel": "chat", "direction": "in", "created_at": f"{day}T10:00:00Z",
+                  "body": "fine"}  # fmt: skip
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps(record) + "\n")
+
+    write("a", "2026-01-02")
+    write("b", "2026-01-05")
+    read = []
+    real_read_files = full_load.read_files
+    monkeypatch.setattr(
+        full_load,
+        "read_files",
+        lambda files, fmt: read.extend(files) or real_read_files(files, fmt),
+    )
+    with duckdb.connect() as conn:
+        conn.execute(RAW_SCHEMA_DDL)
+        assert full_load.source_days(tmp_path, "jsonl", conn) == ["2026-01-02", "2026-01-05"]
+        assert len(read) == 2
+        # File a was ingested (its version and its message are in the warehouse); b changes.
+        (file_a,) = [f for f in list_source_files(str(tmp_path), (".jsonl",)) if "a.jsonl" in f.uri]
+        conn.execute(
+            "insert into raw.source_files values (?, ?, null, null, 1, now())",
+            [file_a.uri, file_a.version],
+        )
+        load_messages(conn, [replace(message("a"), source_name=file_a.uri)], [])
+        write("b", "2026-01-07")
+        read.clear()
+        assert full_load.source_days(tmp_path, "jsonl", conn) == ["2026-01-02", "2026-01-07"]
+        assert [f.uri for f in read] == [str(tmp_path.resolve() / "b.jsonl")]
