@@ -24,6 +24,9 @@ from .raw_schema import RAW_SCHEMA_DDL
 
 DEFAULT_WAREHOUSE = "warehouse/sentiment.duckdb"
 DEFAULT_SOURCE = "warehouse/sample/messages.jsonl"
+# DuckDB's default is 80% of the machine's memory, which it fills with cached pages as the
+# warehouse grows; a bound keeps the pipeline's footprint flat (DuckDB spills beyond it).
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def setting(value: str, env_name: str, default: str) -> str:
@@ -50,6 +53,15 @@ class WarehouseResource(dg.ConfigurableResource):
         "else <warehouse>.published.duckdb beside the warehouse.",
     )
 
+    memory_limit: str = Field(
+        default="",
+        description=f"DuckDB's memory limit for the pipeline's connections (it spills to disk "
+        f"beyond it). Empty: $SENTIMENT_DUCKDB_MEMORY_LIMIT, else {DEFAULT_MEMORY_LIMIT}.",
+    )
+
+    def duckdb_memory_limit(self) -> str:
+        return setting(self.memory_limit, "SENTIMENT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
     def database_path(self) -> Path:
         return Path(setting(self.path, "SENTIMENT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)).resolve()
 
@@ -70,7 +82,11 @@ class WarehouseResource(dg.ConfigurableResource):
         database.parent.mkdir(parents=True, exist_ok=True)
         started, opened = time.monotonic(), False
         try:
-            with DuckDBResource(database=str(database)).get_connection() as connection:
+            resource = DuckDBResource(
+                database=str(database),
+                connection_config={"memory_limit": self.duckdb_memory_limit()},
+            )
+            with resource.get_connection() as connection:
                 opened = True
                 try:
                     connection.execute(RAW_SCHEMA_DDL)
