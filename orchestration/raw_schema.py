@@ -34,6 +34,11 @@ create table if not exists raw.source_files (
     messages       bigint not null,
     read_at        timestamp not null
 );
+-- The window (naive UTC, half-open) this version of the file was loaded for: a run over days
+-- inside it, with every file unchanged, has nothing to read. Added after the table shipped,
+-- hence the migration.
+alter table raw.source_files add column if not exists loaded_from timestamp;
+alter table raw.source_files add column if not exists loaded_to timestamp;
 
 create table if not exists raw.rejected_messages (
     source_name varchar not null,

@@ -37,6 +37,50 @@ def files_to_read(
     return read, skipped
 
 
+def window_is_current(
+    connection, files: list[SourceFile], window: tuple[datetime, datetime]
+) -> bool:
+    """Whether the window's rows already reflect exactly these files, so a run over it has
+    nothing to read (and must not replace the window with nothing).
+
+    True when every listed file is known at its current version, every file whose messages
+    reach into the window was loaded for a window covering this one, and no file that held
+    messages of the window has disappeared from the source.
+    """
+    known = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            "select uri, version, min_created_at, max_created_at, loaded_from, loaded_to "
+            "from raw.source_files"
+        ).fetchall()
+    }
+    listed = {file.uri for file in files}
+    for uri, (_, first, last, _, _) in known.items():
+        if uri not in listed and first is not None and first < window[1] and last >= window[0]:
+            return False  # its messages must leave the window
+    for file in files:
+        previous = known.get(file.uri)
+        if previous is None or previous[0] != file.version:
+            return False
+        _, first, last, loaded_from, loaded_to = previous
+        overlaps = first is not None and first < window[1] and last >= window[0]
+        if overlaps and (loaded_from is None or loaded_from > window[0] or loaded_to < window[1]):
+            return False
+    return True
+
+
+def loaded_window(previous, window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    """The window a file version counts as loaded for after a run over ``window``: joined with
+    the one it had (``previous``: its version's (loaded_from, loaded_to), or None) when the
+    two touch, since a gap between them was never loaded."""
+    if previous is None or previous[0] is None:
+        return window
+    start, end = previous
+    if start <= window[1] and window[0] <= end:
+        return min(start, window[0]), max(end, window[1])
+    return window
+
+
 @dataclass
 class SpanTracker:
     """Wraps the items of the files being read and remembers each file's span."""
@@ -54,11 +98,31 @@ class SpanTracker:
                 span[2] += 1
             yield item
 
-    def record(self, connection, files: list[SourceFile]) -> None:
-        """Store the read files' versions and spans (after their rows are committed)."""
-        rows = [(f.uri, f.version, *self.spans.get(f.uri, [None, None, 0])) for f in files]
+    def record(
+        self, connection, files: list[SourceFile], window: tuple[datetime, datetime]
+    ) -> None:
+        """Store the read files' versions, spans and loaded windows (after their rows are
+        committed)."""
+        previous = {
+            (uri, version): (start, end)
+            for uri, version, start, end in connection.execute(
+                "select uri, version, loaded_from, loaded_to from raw.source_files"
+            ).fetchall()
+        }
+        rows = [
+            (
+                f.uri,
+                f.version,
+                *self.spans.get(f.uri, [None, None, 0]),
+                *loaded_window(previous.get((f.uri, f.version)), window),
+            )
+            for f in files
+        ]
         if rows:
             connection.executemany(
-                "insert or replace into raw.source_files values (?, ?, ?, ?, ?, timezone('UTC', now()))",
+                "insert or replace into raw.source_files "
+                "(uri, version, min_created_at, max_created_at, messages, read_at, "
+                "loaded_from, loaded_to) "
+                "values (?, ?, ?, ?, ?, timezone('UTC', now()), ?, ?)",
                 rows,
             )

@@ -6,9 +6,15 @@ from dagster_aws.s3 import S3Resource
 from ..ingest import load_messages
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, WarehouseResource
-from ..source_manifest import SpanTracker, files_to_read
+from ..source_manifest import SpanTracker, files_to_read, window_is_current
 from ..sources import SUFFIXES, read_files
 from ..sources.location import is_s3, list_source_files
+
+# The counts of a run that reads nothing, all zero.
+NOTHING_READ = (
+    "rows_read", "inserted", "updated", "unchanged", "superseded_in_input", "outside_window",
+    "removed", "rejected",
+)  # fmt: skip
 
 
 @dg.asset(
@@ -39,6 +45,23 @@ def raw_messages(
     client = s3.get_client() if is_s3(location) else None
     listed = list_source_files(location, SUFFIXES[fmt], client)
     with warehouse.connect() as connection:
+        if window_is_current(connection, listed, window):
+            context.log.info(
+                f"every file of these days ({len(listed)} listed) is unchanged since it was "
+                "loaded for them: nothing to read"
+            )
+            total = connection.execute("select count(*) from raw.messages").fetchone()[0]
+            return dg.MaterializeResult(
+                metadata={
+                    "source": location,
+                    "format": fmt,
+                    "files_read": 0,
+                    "files_skipped": len(listed),
+                    **dict.fromkeys(NOTHING_READ, 0),
+                    "rejected_by_reason": dg.MetadataValue.json({}),
+                    "dagster/row_count": total,
+                }
+            )
         files, skipped = files_to_read(connection, listed, window)
         context.log.info(
             f"reading {len(files)} {fmt} file(s) from {location}; "
@@ -47,7 +70,7 @@ def raw_messages(
         spans = SpanTracker()
         items = spans.track(read_files(files, fmt, client))
         stats = load_messages(connection, items, [f.uri for f in files], window)
-        spans.record(connection, files)
+        spans.record(connection, files, window)
         total = connection.execute("select count(*) from raw.messages").fetchone()[0]
     context.log.info(
         f"{stats.rows} rows read: {stats.inserted} new, {stats.updated} updated, "

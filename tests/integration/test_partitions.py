@@ -108,6 +108,8 @@ def test_a_rerun_replaces_its_day_and_scores_nothing(source, isolated_env):
     rerun = run_day("2026-01-06")
     assert metadata(rerun, "message_scores")["messages_processed"] == 0
     assert metadata(rerun, "raw_messages")["inserted"] == 0
+    # Every file is unchanged since it was loaded for this day: the rerun reads none.
+    assert metadata(rerun, "raw_messages")["files_read"] == 0
     with duckdb.connect(str(isolated_env / "warehouse.duckdb"), read_only=True) as connection:
         ids = [
             r[0]
@@ -169,7 +171,13 @@ def test_a_daily_run_skips_unchanged_files_of_other_days(isolated_env, monkeypat
     first = metadata(run_day("2026-01-05"), "raw_messages")
     assert (first["files_read"], first["files_skipped"]) == (2, 0)  # spans not known yet
     again = metadata(run_day("2026-01-05"), "raw_messages")
-    assert (again["files_read"], again["files_skipped"]) == (1, 1)
+    assert (again["files_read"], again["files_skipped"]) == (0, 2)  # nothing changed
+    write(  # the day's file changes (same rows, new version): its day is read again
+        folder / "2026-01-05.jsonl",
+        [r for r in HISTORY if r["created_at"].startswith("2026-01-05")][::-1],
+    )
+    changed = metadata(run_day("2026-01-05"), "raw_messages")
+    assert (changed["files_read"], changed["files_skipped"]) == (1, 1)
     write(
         folder / "2026-01-07.jsonl",
         [r for r in HISTORY if r["created_at"].startswith("2026-01-07")],

@@ -223,7 +223,7 @@ def test_a_full_load_reads_only_new_or_changed_files_to_find_its_days(tmp_path, 
         # File a was ingested (its version and its message are in the warehouse); b changes.
         (file_a,) = [f for f in list_source_files(str(tmp_path), (".jsonl",)) if "a.jsonl" in f.uri]
         conn.execute(
-            "insert into raw.source_files values (?, ?, null, null, 1, now())",
+            "insert into raw.source_files (uri, version, messages, read_at) values (?, ?, 1, now())",
             [file_a.uri, file_a.version],
         )
         load_messages(conn, [replace(message("a"), source_name=file_a.uri)], [])
@@ -231,3 +231,35 @@ def test_a_full_load_reads_only_new_or_changed_files_to_find_its_days(tmp_path, 
         read.clear()
         assert full_load.source_days(tmp_path, "jsonl", conn) == ["2026-01-02", "2026-01-07"]
         assert [f.uri for f in read] == [str(tmp_path.resolve() / "b.jsonl")]
+
+
+def test_a_window_is_current_only_if_its_files_are_unchanged_loaded_for_it_and_present():
+    from orchestration.source_manifest import loaded_window, window_is_current
+    from orchestration.sources.location import SourceFile
+
+    day = (datetime(2026, 1, 5), datetime(2026, 1, 6))
+    week = (datetime(2026, 1, 1), datetime(2026, 1, 8))
+    a, b = SourceFile("a", "v1", 1), SourceFile("b", "v1", 1)
+    with duckdb.connect() as conn:
+        conn.execute(RAW_SCHEMA_DDL)
+
+        def known(uri, version, first, last, loaded):
+            conn.execute(
+                "insert or replace into raw.source_files values (?, ?, ?, ?, 1, now(), ?, ?)",
+                [uri, version, first, last, *loaded],
+            )
+
+        assert not window_is_current(conn, [a], day)  # never read
+        known("a", "v1", datetime(2026, 1, 5, 9), datetime(2026, 1, 5, 18), week)
+        known("b", "v1", datetime(2026, 1, 2, 9), datetime(2026, 1, 2, 18), day)
+        assert window_is_current(conn, [a, b], day)  # b's messages miss the day
+        assert not window_is_current(conn, [a, SourceFile("b", "v2", 1)], day)  # b changed
+        assert not window_is_current(conn, [b], day)  # a, with messages of the day, is gone
+        assert not window_is_current(conn, [a, b], (datetime(2026, 1, 5), datetime(2026, 1, 9)))
+    # Loaded windows join when they touch, and a gap is never counted as loaded.
+    assert loaded_window(None, day) == day
+    assert loaded_window((datetime(2026, 1, 6), datetime(2026, 1, 7)), day) == (
+        datetime(2026, 1, 5),
+        datetime(2026, 1, 7),
+    )
+    assert loaded_window((datetime(2026, 1, 8), datetime(2026, 1, 9)), day) == day
