@@ -33,6 +33,7 @@ def source_days(location: Path | str, fmt: str, connection=None) -> list[str]:
     listed = list_source_files(str(location), SUFFIXES[fmt])
     known = dict(connection.execute("select uri, version from raw.source_files").fetchall())
     unchanged = [f.uri for f in listed if known.get(f.uri) == f.version]
+    changed = [f for f in listed if known.get(f.uri) != f.version]
     days = {
         day
         for (day,) in connection.execute(
@@ -41,7 +42,6 @@ def source_days(location: Path | str, fmt: str, connection=None) -> list[str]:
             {"files": unchanged},
         ).fetchall()
     }
-    changed = [f for f in listed if known.get(f.uri) != f.version]
     days |= {
         item.created_at.date().isoformat()
         for item in read_files(changed, fmt)

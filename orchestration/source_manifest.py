@@ -15,25 +15,32 @@ from .sources.location import SourceFile
 from .sources.record import Message, Rejection
 
 
+def _known_files(connection) -> dict[str, tuple]:
+    """uri -> (version, min_created_at, max_created_at, loaded_from, loaded_to)."""
+    return {
+        row[0]: row[1:]
+        for row in connection.execute(
+            "select uri, version, min_created_at, max_created_at, loaded_from, loaded_to "
+            "from raw.source_files"
+        ).fetchall()
+    }
+
+
+def _reaches(first: datetime | None, last: datetime | None, window) -> bool:
+    """Whether a file's span of created_at (None: no valid message) meets the window."""
+    return first is not None and first < window[1] and last >= window[0]
+
+
 def files_to_read(
     connection, files: list[SourceFile], window: tuple[datetime, datetime]
 ) -> tuple[list[SourceFile], list[SourceFile]]:
     """(files to read, files skipped) for a run over ``window`` (naive UTC, half-open)."""
-    known = {
-        uri: (version, first, last)
-        for uri, version, first, last in connection.execute(
-            "select uri, version, min_created_at, max_created_at from raw.source_files"
-        ).fetchall()
-    }
+    known = _known_files(connection)
     read, skipped = [], []
     for file in files:
         previous = known.get(file.uri)
-        if previous is not None and previous[0] == file.version:
-            _, first, last = previous
-            if first is None or last < window[0] or first >= window[1]:
-                skipped.append(file)
-                continue
-        read.append(file)
+        unchanged = previous is not None and previous[0] == file.version
+        (skipped if unchanged and not _reaches(*previous[1:3], window) else read).append(file)
     return read, skipped
 
 
@@ -47,24 +54,19 @@ def window_is_current(
     reach into the window was loaded for a window covering this one, and no file that held
     messages of the window has disappeared from the source.
     """
-    known = {
-        row[0]: row[1:]
-        for row in connection.execute(
-            "select uri, version, min_created_at, max_created_at, loaded_from, loaded_to "
-            "from raw.source_files"
-        ).fetchall()
-    }
+    known = _known_files(connection)
     listed = {file.uri for file in files}
     for uri, (_, first, last, _, _) in known.items():
-        if uri not in listed and first is not None and first < window[1] and last >= window[0]:
+        if uri not in listed and _reaches(first, last, window):
             return False  # its messages must leave the window
     for file in files:
         previous = known.get(file.uri)
         if previous is None or previous[0] != file.version:
             return False
         _, first, last, loaded_from, loaded_to = previous
-        overlaps = first is not None and first < window[1] and last >= window[0]
-        if overlaps and (loaded_from is None or loaded_from > window[0] or loaded_to < window[1]):
+        if _reaches(first, last, window) and (
+            loaded_from is None or loaded_from > window[0] or loaded_to < window[1]
+        ):
             return False
     return True
 
@@ -103,21 +105,13 @@ class SpanTracker:
     ) -> None:
         """Store the read files' versions, spans and loaded windows (after their rows are
         committed)."""
-        previous = {
-            (uri, version): (start, end)
-            for uri, version, start, end in connection.execute(
-                "select uri, version, loaded_from, loaded_to from raw.source_files"
-            ).fetchall()
-        }
-        rows = [
-            (
-                f.uri,
-                f.version,
-                *self.spans.get(f.uri, [None, None, 0]),
-                *loaded_window(previous.get((f.uri, f.version)), window),
-            )
-            for f in files
-        ]
+        known = _known_files(connection)
+        rows = []
+        for f in files:
+            previous = known.get(f.uri)
+            same_version = previous is not None and previous[0] == f.version
+            loaded = loaded_window(previous[3:] if same_version else None, window)
+            rows.append((f.uri, f.version, *self.spans.get(f.uri, [None, None, 0]), *loaded))
         if rows:
             connection.executemany(
                 "insert or replace into raw.source_files "

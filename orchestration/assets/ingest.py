@@ -3,18 +3,12 @@
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from ..ingest import load_messages
+from ..ingest import IngestStats, load_messages
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, WarehouseResource
 from ..source_manifest import SpanTracker, files_to_read, window_is_current
 from ..sources import SUFFIXES, read_files
 from ..sources.location import is_s3, list_source_files
-
-# The counts of a run that reads nothing, all zero.
-NOTHING_READ = (
-    "rows_read", "inserted", "updated", "unchanged", "superseded_in_input", "outside_window",
-    "removed", "rejected",
-)  # fmt: skip
 
 
 @dg.asset(
@@ -46,31 +40,19 @@ def raw_messages(
     listed = list_source_files(location, SUFFIXES[fmt], client)
     with warehouse.connect() as connection:
         if window_is_current(connection, listed, window):
-            context.log.info(
-                f"every file of these days ({len(listed)} listed) is unchanged since it was "
-                "loaded for them: nothing to read"
-            )
-            total = connection.execute("select count(*) from raw.messages").fetchone()[0]
-            return dg.MaterializeResult(
-                metadata={
-                    "source": location,
-                    "format": fmt,
-                    "files_read": 0,
-                    "files_skipped": len(listed),
-                    **dict.fromkeys(NOTHING_READ, 0),
-                    "rejected_by_reason": dg.MetadataValue.json({}),
-                    "dagster/row_count": total,
-                }
-            )
-        files, skipped = files_to_read(connection, listed, window)
+            # Every file of these days is unchanged since it was loaded for them: reading
+            # them again would replace the days' rows with the same rows.
+            files, skipped, stats = [], listed, IngestStats()
+        else:
+            files, skipped = files_to_read(connection, listed, window)
+            spans = SpanTracker()
+            items = spans.track(read_files(files, fmt, client))
+            stats = load_messages(connection, items, [f.uri for f in files], window)
+            spans.record(connection, files, window)
         context.log.info(
-            f"reading {len(files)} {fmt} file(s) from {location}; "
-            f"{len(skipped)} unchanged file(s) hold no message of these days"
+            f"read {len(files)} {fmt} file(s) from {location}; skipped {len(skipped)} "
+            "unchanged file(s) that hold no message of these days or were loaded for them"
         )
-        spans = SpanTracker()
-        items = spans.track(read_files(files, fmt, client))
-        stats = load_messages(connection, items, [f.uri for f in files], window)
-        spans.record(connection, files, window)
         total = connection.execute("select count(*) from raw.messages").fetchone()[0]
     context.log.info(
         f"{stats.rows} rows read: {stats.inserted} new, {stats.updated} updated, "
