@@ -12,25 +12,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from .partitions import RANGE_END_TAG, RANGE_START_TAG, day_clusters
-from .sources import SUFFIXES, read_files, read_source
-from .sources.location import is_s3, list_source_files
-from .sources.record import Message
+from .raw_schema import RAW_SCHEMA_DDL
+from .sources import SUFFIXES
+from .sources.location import list_source_files
+from .stage import create_stage, stage_files
+
+_DAYS_STAGE = "_source_days"
 
 
-def source_days(location: Path | str, fmt: str, connection=None) -> list[str]:
-    """The distinct UTC days (ISO) of the source's valid messages, streamed.
+def source_days(location: Path | str, fmt: str, connection=None, s3_client=None) -> list[str]:
+    """The distinct UTC days (ISO) of the source's valid messages.
 
     With a warehouse ``connection``, only files that are new or changed since they were last
     ingested (``raw.source_files``) are read; the days of unchanged files come from the
     messages they contributed (``raw.messages.source_name``). A rerun over an unchanged source
-    then reads nothing.
+    then reads nothing. The files read are staged into a temporary table, through the same
+    readers as ingest (DuckDB's for JSON Lines), and dropped.
     """
-    if connection is None or is_s3(str(location)):
-        items = read_source(location, fmt)
-        return sorted({i.created_at.date().isoformat() for i in items if isinstance(i, Message)})
-    listed = list_source_files(str(location), SUFFIXES[fmt])
+    listed = list_source_files(str(location), SUFFIXES[fmt], s3_client)
+    if connection is None:
+        with duckdb.connect() as scratch:
+            scratch.execute(RAW_SCHEMA_DDL)
+            return sorted(_staged_days(scratch, listed, fmt, s3_client))
     known = dict(connection.execute("select uri, version from raw.source_files").fetchall())
     unchanged = [f.uri for f in listed if known.get(f.uri) == f.version]
     changed = [f for f in listed if known.get(f.uri) != f.version]
@@ -42,12 +48,20 @@ def source_days(location: Path | str, fmt: str, connection=None) -> list[str]:
             {"files": unchanged},
         ).fetchall()
     }
-    days |= {
-        item.created_at.date().isoformat()
-        for item in read_files(changed, fmt)
-        if isinstance(item, Message)
-    }
-    return sorted(days)
+    return sorted(days | _staged_days(connection, changed, fmt, s3_client))
+
+
+def _staged_days(connection, files: list, fmt: str, s3_client) -> set[str]:
+    create_stage(connection, _DAYS_STAGE)
+    try:
+        for _ in stage_files(connection, files, fmt, _DAYS_STAGE, s3_client):
+            pass  # rejections are ingest's to store; finding days only needs the messages
+        rows = connection.execute(
+            f"select distinct cast(created_at as date)::varchar from {_DAYS_STAGE}"
+        ).fetchall()
+    finally:
+        connection.execute(f"drop table if exists {_DAYS_STAGE}")
+    return {day for (day,) in rows}
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

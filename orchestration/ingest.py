@@ -15,14 +15,12 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from .sources.location import SourceFile
 from .sources.record import MESSAGE_COLUMNS, Message, Rejection
+from .stage import Span, create_stage, stage_files, stage_items, staged_spans
 
-CHUNK_ROWS = 50_000
-
-_LOAD_DDL = """
-create or replace temp table _load_messages as
-select *, 0::bigint as load_seq from raw.messages limit 0
-"""
+BATCH_ROWS = 50_000
+STAGE = "_load_messages"
 _UPDATE_COLUMNS = [c for c in MESSAGE_COLUMNS if c != "message_id"] + ["ingested_at"]
 
 
@@ -40,23 +38,23 @@ class IngestStats:
     removed: int = 0  # rows of the window that the source no longer has
     rejected_by_reason: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
+    spans: dict[str, Span] = field(default_factory=dict)  # per file, before the window
 
 
-def _flush_messages(connection, batch: list[Message], offset: int) -> None:
-    columns = list(zip(*(m.as_row() for m in batch), strict=True))
-    table = pa.table(
-        {name: pa.array(values) for name, values in zip(MESSAGE_COLUMNS, columns, strict=True)}
-        | {"load_seq": pa.array(range(offset, offset + len(batch)), pa.int64())}
-    )
-    connection.register("_chunk", table)
-    connection.execute(
-        f"insert into _load_messages ({', '.join(MESSAGE_COLUMNS)}, ingested_at, load_seq) "
-        f"select {', '.join(MESSAGE_COLUMNS)}, timezone('UTC', now()), load_seq from _chunk"
-    )
-    connection.unregister("_chunk")
+def _store_rejections(connection, rejections: Iterable[Rejection], stats: IngestStats) -> None:
+    batch: list[Rejection] = []
+    for rejection in rejections:
+        batch.append(rejection)
+        stats.rejected += 1
+        stats.rejected_by_reason[rejection.reason.split(":")[0]] += 1
+        if len(batch) >= BATCH_ROWS:
+            _insert_rejections(connection, batch)
+            batch = []
+    if batch:
+        _insert_rejections(connection, batch)
 
 
-def _flush_rejections(connection, batch: list[Rejection]) -> None:
+def _insert_rejections(connection, batch: list[Rejection]) -> None:
     table = pa.table(
         {
             "source_name": [r.source_name for r in batch],
@@ -66,18 +64,31 @@ def _flush_rejections(connection, batch: list[Rejection]) -> None:
         }
     )
     connection.register("_rejections", table)
-    connection.execute(
-        "insert into raw.rejected_messages select *, timezone('UTC', now()) from _rejections"
-    )
-    connection.unregister("_rejections")
+    try:
+        connection.execute(
+            "insert into raw.rejected_messages select *, timezone('UTC', now()) from _rejections"
+        )
+    finally:
+        connection.unregister("_rejections")
 
 
 Window = tuple[datetime, datetime]
 
 
-def in_window(created_at: datetime, window: Window | None) -> bool:
-    """Half-open: ``start <= created_at < end``."""
-    return window is None or window[0] <= created_at < window[1]
+def load_files(
+    connection,
+    files: list[SourceFile],
+    fmt: str,
+    window: Window | None = None,
+    s3_client=None,
+) -> IngestStats:
+    """Load the messages of ``files`` and their rejections (see :func:`load_messages`)."""
+    return _load(
+        connection,
+        lambda: stage_files(connection, files, fmt, STAGE, s3_client),
+        [f.uri for f in files],
+        window,
+    )
 
 
 def load_messages(
@@ -93,40 +104,29 @@ def load_messages(
     window's rows are replaced: messages of those days that the source no longer has are
     removed, so a partition rerun leaves neither duplicates nor stale rows.
     """
+    return _load(connection, lambda: stage_items(connection, items, STAGE), files, window)
+
+
+def _load(connection, stage, files: list[str], window: Window | None) -> IngestStats:
     stats = IngestStats(files=list(files))
-    connection.execute(_LOAD_DDL)
+    create_stage(connection, STAGE)
     if files:
         connection.execute(
             "delete from raw.rejected_messages where source_name in (select unnest(?))", [files]
         )
-    messages: list[Message] = []
-    rejections: list[Rejection] = []
-    for item in items:
-        if isinstance(item, Message):
-            if not in_window(item.created_at, window):
-                stats.outside_window += 1
-                continue
-            messages.append(item)
-            if len(messages) >= CHUNK_ROWS:
-                _flush_messages(connection, messages, stats.rows)
-                stats.rows += len(messages)
-                messages.clear()
-        else:
-            rejections.append(item)
-            stats.rejected += 1
-            stats.rejected_by_reason[item.reason.split(":")[0]] += 1
-            if len(rejections) >= CHUNK_ROWS:
-                _flush_rejections(connection, rejections)
-                rejections.clear()
-    if messages:
-        _flush_messages(connection, messages, stats.rows)
-        stats.rows += len(messages)
-    if rejections:
-        _flush_rejections(connection, rejections)
+    _store_rejections(connection, stage(), stats)
+    stats.spans = staged_spans(connection, STAGE)
+    staged = sum(count for _, _, count in stats.spans.values())
+    if window is not None:
+        stats.outside_window = connection.execute(
+            f"delete from {STAGE} where not (created_at >= $start and created_at < $end)",
+            {"start": window[0], "end": window[1]},
+        ).fetchone()[0]
+    stats.rows = staged - stats.outside_window
     connection.execute("begin transaction")
     _upsert(connection, stats, window)
     connection.execute("commit")
-    connection.execute("drop table _load_messages")
+    connection.execute(f"drop table {STAGE}")
     return stats
 
 

@@ -7,12 +7,9 @@ span is recorded for the next run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from .sources.location import SourceFile
-from .sources.record import Message, Rejection
 
 
 def _known_files(connection) -> dict[str, tuple]:
@@ -83,40 +80,26 @@ def loaded_window(previous, window: tuple[datetime, datetime]) -> tuple[datetime
     return window
 
 
-@dataclass
-class SpanTracker:
-    """Wraps the items of the files being read and remembers each file's span."""
-
-    spans: dict[str, list] = field(default_factory=dict)  # uri -> [min, max, messages]
-
-    def track(self, items: Iterable[Message | Rejection]) -> Iterator[Message | Rejection]:
-        for item in items:
-            if isinstance(item, Message):
-                span = self.spans.setdefault(
-                    item.source_name, [item.created_at, item.created_at, 0]
-                )
-                span[0] = min(span[0], item.created_at)
-                span[1] = max(span[1], item.created_at)
-                span[2] += 1
-            yield item
-
-    def record(
-        self, connection, files: list[SourceFile], window: tuple[datetime, datetime]
-    ) -> None:
-        """Store the read files' versions, spans and loaded windows (after their rows are
-        committed)."""
-        known = _known_files(connection)
-        rows = []
-        for f in files:
-            previous = known.get(f.uri)
-            same_version = previous is not None and previous[0] == f.version
-            loaded = loaded_window(previous[3:] if same_version else None, window)
-            rows.append((f.uri, f.version, *self.spans.get(f.uri, [None, None, 0]), *loaded))
-        if rows:
-            connection.executemany(
-                "insert or replace into raw.source_files "
-                "(uri, version, min_created_at, max_created_at, messages, read_at, "
-                "loaded_from, loaded_to) "
-                "values (?, ?, ?, ?, ?, timezone('UTC', now()), ?, ?)",
-                rows,
-            )
+def record_files(
+    connection,
+    files: list[SourceFile],
+    window: tuple[datetime, datetime],
+    spans: dict[str, tuple[datetime, datetime, int]],
+) -> None:
+    """Store the read files' versions, spans (first and last created_at and message count, per
+    uri) and loaded windows, after their rows are committed."""
+    known = _known_files(connection)
+    rows = []
+    for f in files:
+        previous = known.get(f.uri)
+        same_version = previous is not None and previous[0] == f.version
+        loaded = loaded_window(previous[3:] if same_version else None, window)
+        rows.append((f.uri, f.version, *spans.get(f.uri, (None, None, 0)), *loaded))
+    if rows:
+        connection.executemany(
+            "insert or replace into raw.source_files "
+            "(uri, version, min_created_at, max_created_at, messages, read_at, "
+            "loaded_from, loaded_to) "
+            "values (?, ?, ?, ?, ?, timezone('UTC', now()), ?, ?)",
+            rows,
+        )

@@ -3,11 +3,11 @@
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from ..ingest import IngestStats, load_messages
+from ..ingest import IngestStats, load_files
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, WarehouseResource
-from ..source_manifest import SpanTracker, files_to_read, window_is_current
-from ..sources import SUFFIXES, read_files
+from ..source_manifest import files_to_read, record_files, window_is_current
+from ..sources import SUFFIXES
 from ..sources.location import is_s3, list_source_files
 
 
@@ -45,10 +45,8 @@ def raw_messages(
             files, skipped, stats = [], listed, IngestStats()
         else:
             files, skipped = files_to_read(connection, listed, window)
-            spans = SpanTracker()
-            items = spans.track(read_files(files, fmt, client))
-            stats = load_messages(connection, items, [f.uri for f in files], window)
-            spans.record(connection, files, window)
+            stats = load_files(connection, files, fmt, window, client)
+            record_files(connection, files, window, stats.spans)
         context.log.info(
             f"read {len(files)} {fmt} file(s) from {location}; skipped {len(skipped)} "
             "unchanged file(s) that hold no message of these days or were loaded for them"

@@ -55,19 +55,4 @@ def read_source(path: str | Path, fmt: str) -> Iterator[Message | Rejection]:
         yield from reader(file)
 
 
-def read_files(files, fmt: str, s3_client=None) -> Iterator[Message | Rejection]:
-    """Every message and rejection of listed files (``location.SourceFile``), local or on S3;
-    an S3 object is read from a temporary local copy but keeps its ``s3://`` name."""
-    import dataclasses
-
-    from .location import is_s3, local_copy
-
-    reader = READERS[fmt]
-    for file in files:
-        with local_copy(file, s3_client) as path:
-            remote = is_s3(file.uri)
-            for item in reader(path):
-                yield dataclasses.replace(item, source_name=file.uri) if remote else item
-
-
-__all__ = ["READERS", "Message", "Rejection", "read_files", "read_source", "source_files"]
+__all__ = ["READERS", "Message", "Rejection", "read_source", "source_files"]

@@ -1,4 +1,4 @@
-"""Byte-level line reading shared by the JSON readers.
+"""Line-level JSON parsing shared by the JSON readers (and by the SQL reader's fallback).
 
 Lines are read as bytes and decoded one at a time so that one line of invalid UTF-8 becomes a
 rejection of that line, not a crash of the whole file (``open(..., encoding="utf-8")`` raises
@@ -14,33 +14,57 @@ from typing import Any
 
 from .record import Rejection
 
+ParsedLine = tuple[int, str, Any]
 
-def iter_json_lines(path: Path) -> Iterator[tuple[int, str, Any] | Rejection]:
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON leaves duplicate keys undefined: Python keeps the last, DuckDB's reader the first.
+    # A record that could be read two ways is quarantined instead of guessed at.
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return record
+
+
+def parse_line(source: str, number: int, raw: str) -> ParsedLine | Rejection | None:
+    """``(number, raw, parsed)`` for a line holding a JSON object, a rejection for any other
+    line, and None for a blank line. ``raw`` has its line ending already removed."""
+    if not raw.strip():
+        return None
+    try:
+        parsed = json.loads(raw, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as error:
+        return Rejection(
+            source, number, raw, f"malformed JSON: {error.msg} at column {error.colno}"
+        )
+    except ValueError as error:  # raised by the duplicate-key hook
+        return Rejection(source, number, raw, f"malformed JSON: {error}")
+    if not isinstance(parsed, dict):
+        return Rejection(source, number, raw, "malformed record: a JSON object is expected")
+    return number, raw, parsed
+
+
+def decode_line(source: str, number: int, raw_bytes: bytes) -> str | Rejection:
+    """The line as text without its line ending, or a rejection when it is not UTF-8."""
+    try:
+        return raw_bytes.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        return Rejection(
+            source,
+            number,
+            raw_bytes.decode("utf-8", "backslashreplace").rstrip("\r\n"),
+            f"invalid UTF-8 at byte {error.start}",
+        )
+
+
+def iter_json_lines(path: Path) -> Iterator[ParsedLine | Rejection]:
     """Yield ``(line_number, raw_text, parsed)`` per non-blank line, or a rejection."""
     source = str(path)
     with open(path, "rb") as handle:
         for number, raw_bytes in enumerate(handle, start=1):
-            try:
-                raw = raw_bytes.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield Rejection(
-                    source,
-                    number,
-                    raw_bytes.decode("utf-8", "backslashreplace").rstrip("\r\n"),
-                    f"invalid UTF-8 at byte {error.start}",
-                )
-                continue
-            raw = raw.rstrip("\r\n")
-            if not raw.strip():
-                continue
-            try:
-                parsed = json.loads(raw)
-            except json.JSONDecodeError as error:
-                yield Rejection(
-                    source, number, raw, f"malformed JSON: {error.msg} at column {error.colno}"
-                )
-                continue
-            if not isinstance(parsed, dict):
-                yield Rejection(source, number, raw, "malformed record: a JSON object is expected")
-                continue
-            yield number, raw, parsed
+            raw = decode_line(source, number, raw_bytes)
+            item = raw if isinstance(raw, Rejection) else parse_line(source, number, raw)
+            if item is not None:
+                yield item

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._lines import iter_json_lines
+from ._lines import iter_json_lines, parse_line
 from .record import Message, Rejection, check
 
 PARQUET_BATCH_ROWS = 50_000
@@ -19,11 +19,15 @@ PARQUET_BATCH_ROWS = 50_000
 def read_jsonl(path: Path) -> Iterator[Message | Rejection]:
     """One flat JSON object per line; the row number is the line number."""
     for item in iter_json_lines(path):
-        if isinstance(item, Rejection):
-            yield item
-            continue
-        number, raw, fields = item
-        yield check(fields, str(path), number, raw)
+        yield item if isinstance(item, Rejection) else check(item[2], str(path), *item[:2])
+
+
+def flat_line(source: str, number: int, raw: str) -> Message | Rejection | None:
+    """One line of flat JSON Lines (None for a blank line)."""
+    item = parse_line(source, number, raw)
+    if item is None or isinstance(item, Rejection):
+        return item
+    return check(item[2], source, number, raw)
 
 
 def has_bad_bytes(value: str) -> bool:

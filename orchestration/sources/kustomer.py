@@ -11,13 +11,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._lines import iter_json_lines
+from ._lines import iter_json_lines, parse_line
 from .record import Message, Rejection, check
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _related_id(relationships: Mapping[str, Any], name: str) -> Any:
-    related = relationships.get(name) or {}
-    data = related.get("data") if isinstance(related, Mapping) else None
+    data = _mapping(relationships.get(name)).get("data")
     return data.get("id") if isinstance(data, Mapping) else None
 
 
@@ -26,9 +29,9 @@ def flatten_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
 
     The full ``body`` wins over the ``preview`` (which Kustomer cuts short) when present.
     """
-    attributes = resource.get("attributes") or {}
-    relationships = resource.get("relationships") or {}
-    meta = attributes.get("meta") or {}
+    attributes = _mapping(resource.get("attributes"))
+    relationships = _mapping(resource.get("relationships"))
+    meta = _mapping(attributes.get("meta"))
     body = attributes.get("body")
     return {
         "message_id": resource.get("id"),
@@ -39,7 +42,7 @@ def flatten_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": attributes.get("createdAt"),
         "updated_at": attributes.get("updatedAt"),
         "body": body if body not in (None, "") else attributes.get("preview"),
-        "subject": meta.get("subject") if isinstance(meta, Mapping) else None,
+        "subject": meta.get("subject"),
         "language": attributes.get("lang") or attributes.get("language"),
     }
 
@@ -71,8 +74,12 @@ def read_kustomer(path: Path) -> Iterator[Message | Rejection]:
             yield _check_resource(resource, source, number, raw)
         return
     for item in iter_json_lines(path):
-        if isinstance(item, Rejection):
-            yield item
-            continue
-        number, raw, resource = item
-        yield _check_resource(resource, source, number, raw)
+        yield item if isinstance(item, Rejection) else _check_resource(item[2], source, *item[:2])
+
+
+def kustomer_line(source: str, number: int, raw: str) -> Message | Rejection | None:
+    """One line of a Kustomer JSON Lines export (None for a blank line)."""
+    item = parse_line(source, number, raw)
+    if item is None or isinstance(item, Rejection):
+        return item
+    return _check_resource(item[2], source, number, raw)

@@ -121,6 +121,15 @@ def _text(value: Any) -> str | None:
     if isinstance(value, float) and value != value:  # NaN from pandas/pyarrow
         return None
     text = str(value)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A JSON escape such as "\ud800" decodes to a lone surrogate, which no table
+            # can store.
+            raise ContractError(
+                "text holds a lone UTF-16 surrogate (a broken \\u escape)"
+            ) from None
     return text
 
 
