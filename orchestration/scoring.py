@@ -49,7 +49,6 @@ where m.created_at >= $start and m.created_at < $end
       or s.status = 'engine_error'
       or (s.status = 'scored' and (s.engine <> $engine or s.engine_version <> $version))
   )
-order by m.message_id
 """
 # Scores of messages that re-ingestion removed from raw.messages.
 _ORPHANS_SQL = """
@@ -57,6 +56,33 @@ delete from raw.message_scores
 where message_id not in (select message_id from raw.messages)
 """
 EVERYTHING = (datetime(1, 1, 1), datetime(9999, 12, 31))
+# Each chunk's rows wait here, unindexed; the scores are joined in once at the end.
+_CHUNK_ROWS_DDL = """
+create or replace temp table _scored_rows (
+    message_id varchar,
+    text_hash varchar,
+    cleaned_text varchar,
+    language varchar,
+    status varchar,
+    status_reason varchar,
+    message_updated_at timestamp
+)
+"""
+_WRITE_SCORES_SQL = f"""
+insert or replace into raw.message_scores
+select
+    s.message_id, s.text_hash, s.cleaned_text, s.language, s.status, s.status_reason,
+    {", ".join(f"case when s.status = 'scored' then c.{f} end" for f in SCORE_FIELDS)},
+    case when s.status = 'scored' then c.engine else $engine end,
+    case when s.status = 'scored' then c.engine_version else $version end,
+    case when s.status = 'scored' then c.scored_at end,
+    s.message_updated_at
+from _scored_rows s
+-- The join condition is the hash equality alone, and the status test lives in the select:
+-- with "s.status = 'scored' and ..." in ON, DuckDB plans a nested-loop join over the whole
+-- cache (1.7 s for 10k rows against 350k cached texts; 8 ms like this).
+left join raw.score_cache c on c.text_hash = s.text_hash
+"""
 
 
 @dataclass
@@ -154,6 +180,7 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
                 "end": window[1],
             },
         ).fetch_record_batch(CHUNK_ROWS)
+        connection.execute(_CHUNK_ROWS_DDL)
         try:
             for batch in reader:
                 _score_chunk(connection, engine, batch.to_pydict(), stats, pool)
@@ -162,6 +189,10 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
             # and a failed run's traceback would keep the reader alive.
             reader.close()
             engine.use_pool(None)
+    # One join of every chunk's rows with the cache, rather than one per chunk: each join
+    # builds a hash table over the whole cache (5.3 s at a million messages, 1.5 s like this).
+    connection.execute(_WRITE_SCORES_SQL, {"engine": engine.name, "version": engine.version})
+    connection.execute("drop table _scored_rows")
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -192,6 +223,7 @@ def _score_chunk(
     reason: list[str | None] = [None] * count
     hashes: list[str | None] = [None] * count
     wanted: dict[str, tuple[str, str | None]] = {}
+    digest_of: dict[tuple[str, str | None], str] = {}  # repeated texts are hashed once
     for i, text in enumerate(cleaned):
         language = chunk["language"][i]
         if not text:
@@ -202,8 +234,12 @@ def _score_chunk(
                 f"{engine.name} does not score language {language}",
             )
         else:
-            hashes[i] = text_hash(text, language, engine.name, engine.version)
-            wanted[hashes[i]] = (text, language)
+            key = (text, language)
+            digest = digest_of.get(key)
+            if digest is None:
+                digest = digest_of[key] = text_hash(text, language, engine.name, engine.version)
+                wanted[digest] = key
+            hashes[i] = digest
 
     cached = set()
     if wanted:
@@ -245,22 +281,5 @@ def _score_chunk(
         }
     )
     connection.register("_scored_chunk", table)
-    connection.execute(
-        f"""
-        insert or replace into raw.message_scores
-        select
-            s.message_id, s.text_hash, s.cleaned_text, s.language, s.status, s.status_reason,
-            {", ".join(f"case when s.status = 'scored' then c.{f} end" for f in SCORE_FIELDS)},
-            case when s.status = 'scored' then c.engine else $engine end,
-            case when s.status = 'scored' then c.engine_version else $version end,
-            case when s.status = 'scored' then c.scored_at end,
-            s.message_updated_at
-        from _scored_chunk s
-        -- The join condition is the hash equality alone, and the status test lives in the
-        -- select: with "s.status = 'scored' and ..." in ON, DuckDB plans a nested-loop join
-        -- over the whole cache (1.7 s for 10k rows against 350k cached texts; 8 ms like this).
-        left join raw.score_cache c on c.text_hash = s.text_hash
-        """,
-        {"engine": engine.name, "version": engine.version},
-    )
+    connection.execute("insert into _scored_rows select * from _scored_chunk")
     connection.unregister("_scored_chunk")
