@@ -83,3 +83,41 @@ def test_every_asset_has_a_description_and_dbt_tests_are_checks():
             assert node.description, f"{key} has no description"
     checks = list(defs.resolve_asset_graph().asset_check_keys)
     assert any(c.asset_key == dg.AssetKey(["marts", "fct_conversation_sentiment"]) for c in checks)
+
+
+def test_the_manifest_is_parsed_again_only_when_the_project_changes(tmp_path, monkeypatch):
+    import shutil
+    from types import SimpleNamespace
+
+    from orchestration import dbt_project as project
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(project.DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    (copy / "target").mkdir()
+    manifest = copy / "target" / "manifest.json"
+    parses = []
+
+    class FakeCli:
+        def cli(self, args, target_path):
+            parses.append(args)
+            manifest.write_text("{}")
+            return self
+
+        def wait(self):
+            return None
+
+    monkeypatch.setattr(project, "DBT_PROJECT_DIR", copy)
+    monkeypatch.setattr(project, "dbt_cli", FakeCli)
+    monkeypatch.setattr(
+        project, "dbt_project", SimpleNamespace(manifest_path=manifest, target_path=manifest.parent)
+    )
+    project.prepare_manifest()
+    project.prepare_manifest()
+    assert len(parses) == 1
+    model = next((copy / "models" / "marts").glob("*.sql"))
+    model.write_text(model.read_text() + "\n-- edited\n")
+    project.prepare_manifest()
+    assert len(parses) == 2
+    manifest.unlink()
+    project.prepare_manifest()
+    assert len(parses) == 3
