@@ -114,4 +114,16 @@ create table if not exists raw.entity_scans (
     entity_count integer not null,
     scanned_at   timestamp not null
 );
+
+-- Each successful dbt build: a fingerprint of what it read, the window it built (naive UTC,
+-- half-open) and when it was published. A build whose inputs are unchanged since the latest
+-- one, already published, is skipped (orchestration/build_state.py).
+create table if not exists raw.dbt_builds (
+    inputs       varchar not null,
+    project      varchar not null,
+    window_start timestamp not null,
+    window_end   timestamp not null,
+    built_at     timestamp not null,
+    published_at timestamp
+);
 """

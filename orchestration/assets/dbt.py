@@ -3,6 +3,7 @@
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ..dbt_project import dbt_project
+from ..build_state import FORCE_BUILD_TAG, build_is_current, inputs_fingerprint, record_build
+from ..dbt_project import dbt_project, project_fingerprint
 from ..partitions import WAREHOUSE_POOL, run_window
 from ..resources import WarehouseResource
 
@@ -96,5 +98,50 @@ def sentiment_dbt_models(
     fact is incremental: a run replaces the rows of its days (all of them in a run without
     partitions). The aggregate marts are rebuilt from it in full, so they stay right after
     any mix of partition runs and backfills."""
-    args = dbt_build_args(warehouse.database_path(), run_window(context.run.tags))
+    window = run_window(context.run.tags)
+    # A subset chosen in the UI is built as asked; only whole builds are recorded and skipped.
+    whole = not context.is_subset
+    project = project_fingerprint()
+    with warehouse.connect() as connection:
+        inputs = inputs_fingerprint(connection)
+        current = (
+            whole
+            and context.run.tags.get(FORCE_BUILD_TAG) != "true"
+            and build_is_current(connection, inputs, project, window)
+            and not missing_models(connection, dbt_project.manifest_path)
+        )
+    if current:
+        context.log.info(
+            "the marts are already built and published from these inputs; skipping dbt "
+            f"(run with the tag {FORCE_BUILD_TAG}=true to build anyway)"
+        )
+        # Dagster wants a multi-asset's results in dependency order.
+        deps = {spec.key: [dep.asset_key for dep in spec.deps] for spec in context.assets_def.specs}
+        for key in TopologicalSorter(deps).static_order():
+            if key in context.selected_asset_keys:
+                yield dg.MaterializeResult(
+                    asset_key=key, metadata={"dbt_build": "skipped: unchanged"}
+                )
+        return
+    args = dbt_build_args(warehouse.database_path(), window)
     yield from dbt.cli(args, context=context).stream()
+    if whole:
+        with warehouse.connect() as connection:
+            record_build(connection, inputs, project, window)
+
+
+def missing_models(connection, manifest_path: Path) -> list[str]:
+    """The dbt models (``schema.name``) that have no table or view in the warehouse."""
+    nodes = json.loads(manifest_path.read_text())["nodes"].values()
+    wanted = {
+        f"{node['schema']}.{node.get('alias') or node['name']}"
+        for node in nodes
+        if node["resource_type"] == "model"
+    }
+    present = {
+        f"{schema}.{name}"
+        for schema, name in connection.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+    return sorted(wanted - present)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ..build_state import latest_build_published, record_publish
 from ..partitions import WAREHOUSE_POOL
 from ..publish import publish_marts
 from ..resources import WarehouseResource
@@ -28,8 +29,15 @@ def published_marts(
     reader always sees one complete build, and a reader that has it open keeps the build it
     opened. ``meta.published_build`` says which build it is.
     """
+    path = warehouse.published_database_path()
     with warehouse.connect() as connection:
-        stats = publish_marts(connection, warehouse.published_database_path())
+        if latest_build_published(connection) and path.exists():
+            context.log.info(f"{path} already holds the latest build; nothing to publish")
+            return dg.MaterializeResult(
+                metadata={"path": dg.MetadataValue.path(str(path)), "published": "unchanged"}
+            )
+        stats = publish_marts(connection, path)
+        record_publish(connection)
     context.log.info(
         f"published {len(stats.tables)} tables to {stats.path} in {stats.seconds:.1f} s"
     )

@@ -309,3 +309,22 @@ def test_the_model_level_data_tests_catch_nulls_and_out_of_range_values(warehous
         "not_null_columns": 1,  # m02's channel
         "values_in_range": 2,  # m01's score and m02's confidence
     }, failed
+
+
+def materialization_metadata(result, key: str) -> dict:
+    event = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key
+    )
+    return {name: value.value for name, value in event.materialization.metadata.items()}
+
+
+def test_a_rerun_with_nothing_new_skips_the_dbt_build_and_the_publish(warehouse):
+    _, result, rerun, _ = warehouse
+    assert "dbt_build" not in materialization_metadata(result, "marts/fct_message_sentiment")
+    assert "published" not in materialization_metadata(result, "published_marts")
+    skipped = materialization_metadata(rerun, "marts/fct_message_sentiment")
+    assert skipped["dbt_build"] == "skipped: unchanged"
+    assert materialization_metadata(rerun, "published_marts")["published"] == "unchanged"
+    # No dbt test ran again (the scoring checks still run).
+    checked = {e.asset_key.path[0] for e in rerun.get_asset_check_evaluations()}
+    assert checked and not checked & {"staging", "intermediate", "marts"}
