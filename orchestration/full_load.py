@@ -15,12 +15,9 @@ import dagster as dg
 import duckdb
 
 from .partitions import RANGE_END_TAG, RANGE_START_TAG, day_clusters
-from .raw_schema import RAW_SCHEMA_DDL
 from .sources import SUFFIXES
 from .sources.location import list_source_files
-from .stage import create_stage, stage_files
-
-_DAYS_STAGE = "_source_days"
+from .stage import days_of_files
 
 
 def source_days(location: Path | str, fmt: str, connection=None, s3_client=None) -> list[str]:
@@ -29,14 +26,12 @@ def source_days(location: Path | str, fmt: str, connection=None, s3_client=None)
     With a warehouse ``connection``, only files that are new or changed since they were last
     ingested (``raw.source_files``) are read; the days of unchanged files come from the
     messages they contributed (``raw.messages.source_name``). A rerun over an unchanged source
-    then reads nothing. The files read are staged into a temporary table, through the same
-    readers as ingest (DuckDB's for JSON Lines), and dropped.
+    then reads nothing. JSON Lines are read by DuckDB, for their creation times only.
     """
     listed = list_source_files(str(location), SUFFIXES[fmt], s3_client)
     if connection is None:
         with duckdb.connect() as scratch:
-            scratch.execute(RAW_SCHEMA_DDL)
-            return sorted(_staged_days(scratch, listed, fmt, s3_client))
+            return sorted(days_of_files(scratch, listed, fmt, s3_client))
     known = dict(connection.execute("select uri, version from raw.source_files").fetchall())
     unchanged = [f.uri for f in listed if known.get(f.uri) == f.version]
     changed = [f for f in listed if known.get(f.uri) != f.version]
@@ -48,20 +43,7 @@ def source_days(location: Path | str, fmt: str, connection=None, s3_client=None)
             {"files": unchanged},
         ).fetchall()
     }
-    return sorted(days | _staged_days(connection, changed, fmt, s3_client))
-
-
-def _staged_days(connection, files: list, fmt: str, s3_client) -> set[str]:
-    create_stage(connection, _DAYS_STAGE)
-    try:
-        for _ in stage_files(connection, files, fmt, _DAYS_STAGE, s3_client):
-            pass  # rejections are ingest's to store; finding days only needs the messages
-        rows = connection.execute(
-            f"select distinct cast(created_at as date)::varchar from {_DAYS_STAGE}"
-        ).fetchall()
-    finally:
-        connection.execute(f"drop table if exists {_DAYS_STAGE}")
-    return {day for (day,) in rows}
+    return sorted(days | days_of_files(connection, changed, fmt, s3_client))
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from .sources import READERS
-from .sources.json_lines_sql import LAYOUTS, JsonLinesStager, reads_with_sql
+from .sources.json_lines_sql import LAYOUTS, JsonLinesStager, json_lines_days, reads_with_sql
 from .sources.location import SourceFile, is_s3, local_copy
 from .sources.record import MESSAGE_COLUMNS, Message, Rejection
 
@@ -110,6 +110,33 @@ def stage_files(
         table,
         lambda message, _: bases[message.source_name] + message.source_row,
     )
+
+
+def days_of_files(connection, files: list[SourceFile], fmt: str, s3_client=None) -> set[str]:
+    """The UTC days (ISO) of the files' messages, without staging them (JSON Lines: see
+    :func:`~orchestration.sources.json_lines_sql.json_lines_days`)."""
+    days: set[str] = set()
+
+    def json_lines() -> Iterator[tuple]:
+        for file in files:
+            # The day scan reads each file whole before asking for the next one, so an S3
+            # object's temporary copy is gone before the next is downloaded.
+            with local_copy(file, s3_client) as path:
+                if fmt in LAYOUTS and reads_with_sql(fmt, path):
+                    yield path, file.uri
+                else:
+                    days.update(
+                        item.created_at.date().isoformat()
+                        for item in READERS[fmt](path)
+                        if isinstance(item, Message)
+                    )
+
+    if fmt in LAYOUTS:
+        days |= json_lines_days(connection, json_lines(), fmt)
+    else:
+        for _ in json_lines():
+            pass
+    return days
 
 
 def staged_spans(connection, table: str) -> dict[str, Span]:

@@ -137,6 +137,19 @@ _DIRECTIONS = {
 }
 
 
+def timestamp(expr: str) -> str:
+    """SQL for an ISO timestamp string as TIMESTAMPTZ (no offset: UTC), null if invalid."""
+    return (
+        f"try_cast(case when regexp_matches({expr}, '(Z|[+-]\\d\\d:\\d\\d)$') then {expr} "
+        f"else {expr} || '+00:00' end as timestamptz)"
+    )
+
+
+# Lines DuckDB's parser must not see: it takes trailing commas, which JSON (and Python)
+# reject, and fails the whole query on a lone surrogate escape. Both go to Python.
+_SCREEN = "json_valid(raw) and not regexp_matches(raw, ',\\s*[\\]}]') and not regexp_matches(raw, '\\\\u[dD][89a-fA-F]')"
+
+
 def _chunk_sql(layout: JsonLayout) -> str:
     """The query that parses a chunk's lines (``_json_lines``) once and projects the record."""
     names = list(layout.paths)
@@ -158,12 +171,6 @@ def _chunk_sql(layout: JsonLayout) -> str:
         return (
             f"({t(name)} = 'VARCHAR' and ord({v(name)}[1]) between 33 and 126 "
             f"and ord({v(name)}[-1]) between 33 and 126)"
-        )
-
-    def timestamp(expr: str) -> str:
-        return (
-            f"try_cast(case when regexp_matches({expr}, '(Z|[+-]\\d\\d:\\d\\d)$') then {expr} "
-            f"else {expr} || '+00:00' end as timestamptz)"
         )
 
     directions = ", ".join(f"'{k}': '{d}'" for k, d in _DIRECTIONS.items())
@@ -204,11 +211,7 @@ def _chunk_sql(layout: JsonLayout) -> str:
             segment,
             source_row,
             raw,
-            -- DuckDB's parser takes trailing commas, which JSON (and Python) reject, and
-            -- fails the whole query on a lone surrogate escape: both go to Python.
-            json_valid(raw)
-                and not regexp_matches(raw, ',\\s*[\\]}}]')
-                and not regexp_matches(raw, '\\\\u[dD][89a-fA-F]') as parseable
+            {_SCREEN} as parseable
         from _json_lines
     ),
     parsed as (
@@ -380,3 +383,96 @@ class JsonLinesStager:
             item = self.layout.line_reader(segments[segment].source, number, raw.rstrip("\r"))
             if item is not None:
                 yield item
+
+
+def _days_sql(layout: JsonLayout) -> str:
+    """The query that reads only each line's created_at (and type), for finding days."""
+    paths = [layout.paths["created_at"]]
+    is_message = ""
+    if layout.message_type:
+        paths.append(layout.paths["type"])
+        is_message = f"and v[2] = '{layout.message_type}'"
+    return f"""
+    create or replace temp table _json_days as
+    with parsed as (
+        select
+            raw,
+            case when {_SCREEN} then json_extract_string(raw, [{", ".join(f"'{p}'" for p in paths)}])
+            end as v
+        from _json_lines
+    )
+    select
+        raw,
+        case when regexp_full_match(v[1], '{_ISO}') {is_message}
+            then timezone('UTC', {timestamp("v[1]")}) end as created_at
+    from parsed
+    """
+
+
+_DAYS_SQL = {fmt: _days_sql(layout) for fmt, layout in LAYOUTS.items()}
+
+
+def json_lines_days(connection, paths: Iterable[tuple[Path, str]], fmt: str) -> set[str]:
+    """The UTC days (ISO) of the messages in JSON Lines files (``(path, source name)``).
+
+    Only the creation time and type are read in SQL; a line without an ISO creation time
+    goes to the Python reader, and its day counts if it is a valid message. A line that has
+    one but breaks the contract otherwise still gives its day: at worst the full load runs a
+    partition that ends up empty. That reads a million lines in about a third of the time
+    the full reader takes, and the full load reads every file again to ingest it.
+    """
+    layout = LAYOUTS[fmt]
+    days: set[str] = set()
+    buffered: list[str] = []
+    size = 0
+
+    def python_days(source: str, lines: Iterable[bytes | str]) -> None:
+        for item in _python_lines(layout, source, 1, lines):
+            if isinstance(item, Message):
+                days.add(item.created_at.date().isoformat())
+
+    def flush() -> None:
+        nonlocal buffered, size
+        lines, buffered, size = buffered, [], 0
+        if not lines:
+            return
+        batch = pa.Table.from_batches(
+            pa.table({"raw": pa.array(lines, pa.string())}).to_batches(
+                max_chunksize=ARROW_BATCH_ROWS
+            )
+        )
+        connection.register("_json_lines", batch)
+        try:
+            connection.execute(_DAYS_SQL[fmt])
+        except duckdb.Error as error:
+            log.debug("SQL day scan fell back to Python on: %s", error)
+            python_days("", lines)
+            return
+        finally:
+            connection.unregister("_json_lines")
+        days.update(
+            day
+            for (day,) in connection.execute(
+                "select distinct cast(created_at as date)::varchar from _json_days "
+                f"where created_at >= '{FIRST_DAY:%Y-%m-%d}'"
+            ).fetchall()
+        )
+        leftovers = connection.execute(
+            "select raw from _json_days where created_at is null and trim(raw) <> ''"
+        ).fetchall()
+        connection.execute("drop table _json_days")
+        python_days("", (raw for (raw,) in leftovers))
+
+    for path, source in paths:
+        for _, chunk in _chunks(path):
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                python_days(source, chunk.split(b"\n"))
+                continue
+            buffered.extend(text.split("\n"))
+            size += len(chunk)
+            if size >= CHUNK_BYTES:
+                flush()
+    flush()
+    return days

@@ -210,11 +210,11 @@ def test_a_full_load_reads_only_new_or_changed_files_to_find_its_days(tmp_path, 
     write("a", "2026-01-02")
     write("b", "2026-01-05")
     read = []
-    real_stage_files = full_load.stage_files
+    real_days_of_files = full_load.days_of_files
     monkeypatch.setattr(
         full_load,
-        "stage_files",
-        lambda conn, files, *args: read.extend(files) or real_stage_files(conn, files, *args),
+        "days_of_files",
+        lambda conn, files, *args: read.extend(files) or real_days_of_files(conn, files, *args),
     )
     with duckdb.connect() as conn:
         conn.execute(RAW_SCHEMA_DDL)

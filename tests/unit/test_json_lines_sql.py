@@ -273,3 +273,53 @@ def test_only_json_lines_files_take_the_sql_path(tmp_path, fmt):
     # A Kustomer .json file is one JSON:API document; flat .json files are JSON Lines.
     assert sql_reader.reads_with_sql(fmt, tmp_path / "x.json") is (fmt == "jsonl")
     assert not sql_reader.reads_with_sql("csv", tmp_path / "x.csv")
+
+
+def test_the_day_scan_finds_the_days_of_valid_messages(tmp_path):
+    def at(message_id, created, **changes):
+        return line({**kustomer(message_id, createdAt=created, updatedAt=None), **changes})
+
+    path = tmp_path / "days.jsonl"
+    text_lines = [
+        at("a", "2026-01-01T10:00:00Z"),
+        at("b", 1767614400000),  # epoch milliseconds (2026-01-05): the Python reader's day
+        at("c", "2026-01-06T10:00:00Z", type="conversation"),  # not a message
+        '{"type": "message", "attributes": {"createdAt": "2026-01-07T10:00:00Z"',  # broken
+        at("e", "2026-01-09T23:30:00-02:00"),  # 01:30 UTC on the 10th
+        at("f", "1999-12-31T10:00:00Z"),  # before the warehouse's first day
+        "",
+    ]
+    path.write_bytes(
+        "\n".join(text_lines).encode() + b'\n{"id": "caf\xe9"}\n' + at("g", "2026-01-11").encode()
+    )
+    other = write(tmp_path / "other.jsonl", [at("h", "2026-01-12T00:00:00Z")])
+    with duckdb.connect() as connection:
+        days = sql_reader.json_lines_days(
+            connection, [(path, str(path)), (other, str(other))], "kustomer"
+        )
+    python_days = {
+        item.created_at.date().isoformat()
+        for p in (path, other)
+        for item in READERS["kustomer"](p)
+        if isinstance(item, Message)
+    }
+    assert (
+        days
+        == python_days
+        == {
+            "2026-01-01",
+            "2026-01-05",
+            "2026-01-10",
+            "2026-01-11",
+            "2026-01-12",
+        }
+    )
+
+
+def test_the_day_scan_counts_a_dated_line_that_breaks_the_contract_otherwise(tmp_path):
+    # The documented over-approximation: its day becomes a partition that loads nothing.
+    record = relationship(kustomer("no-customer"), "customer", None)
+    path = write(tmp_path / "k.jsonl", [line(record)])
+    with duckdb.connect() as connection:
+        assert sql_reader.json_lines_days(connection, [(path, "k")], "kustomer") == {"2026-01-02"}
+    assert not [i for i in READERS["kustomer"](path) if isinstance(i, Message)]
