@@ -30,6 +30,34 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
         yield pool
 
 
+def submit_in_chunks(
+    pool: Executor | None,
+    function: Callable[[Sequence[Item]], list[Result]],
+    items: Sequence[Item],
+    chunk_size: int,
+    min_items: int,
+) -> Callable[[], list[Result]]:
+    """Start ``function(items)``, split into chunks across ``pool``, and return a function
+    that waits for the results (in the order of ``items``). The work is queued at once, so the
+    caller can do its own work meanwhile.
+
+    Below ``min_items`` items (where shipping them to other processes costs more than it
+    saves), or without a pool, the work runs in this process when the results are asked for.
+    """
+    if pool is None or len(items) < min_items:
+        return lambda: list(function(items))
+    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
+    parts = pool.map(function, chunks)  # submits every chunk now
+
+    def results() -> list[Result]:
+        collected: list[Result] = []
+        for part in parts:
+            collected.extend(part)
+        return collected
+
+    return results
+
+
 def map_in_chunks(
     pool: Executor | None,
     function: Callable[[Sequence[Item]], list[Result]],
@@ -37,13 +65,5 @@ def map_in_chunks(
     chunk_size: int,
     min_items: int,
 ) -> list[Result]:
-    """``function(items)``, split into chunks across ``pool`` when there are at least
-    ``min_items`` items (below that, shipping them to other processes costs more than it
-    saves). Results keep the order of ``items``."""
-    if pool is None or len(items) < min_items:
-        return list(function(items))
-    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
-    results: list[Result] = []
-    for part in pool.map(function, chunks):
-        results.extend(part)
-    return results
+    """``function(items)`` across ``pool`` in chunks (see :func:`submit_in_chunks`)."""
+    return submit_in_chunks(pool, function, items, chunk_size, min_items)()

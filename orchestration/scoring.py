@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from .engines.base import ScoreFailure, SentimentEngine, SentimentScore
-from .parallel import map_in_chunks, worker_pool
+from .parallel import submit_in_chunks, worker_pool
 from .text.clean import clean_many, text_hash
 
 CHUNK_ROWS = 100_000
@@ -141,23 +142,43 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
     return failures
 
 
-def _score_missing(
-    connection,
-    engine: SentimentEngine,
-    wanted: dict[str, tuple[str, str | None]],
-    stats: ScoringStats,
-) -> dict[str, ScoreFailure]:
-    """Score the texts whose hash is not cached; store the scores in the cache."""
-    failures: dict[str, ScoreFailure] = {}
+def _submit_missing(
+    engine: SentimentEngine, missing: dict[str, tuple[str, str | None]]
+) -> list[tuple[str | None, list[str], Callable[[], list]]]:
+    """Start scoring the texts whose hash is not cached: ``(language, hashes, results)`` per
+    part of at most ``engine.commit_texts`` texts, ``results()`` waiting for the answers."""
     by_language: dict[str | None, list[str]] = {}
-    for digest, (_, language) in wanted.items():
+    for digest, (_, language) in missing.items():
         by_language.setdefault(language, []).append(digest)
+    parts = []
     for language, digests in by_language.items():
         for start in range(0, len(digests), engine.commit_texts):
             part = digests[start : start + engine.commit_texts]
-            results = engine.score_batch([wanted[d][0] for d in part], language)
-            failures.update(_store_scores(connection, engine, language, part, results, stats))
-    return failures
+            texts = [missing[d][0] for d in part]
+            parts.append((language, part, engine.submit_batch(texts, language)))
+    return parts
+
+
+@dataclass
+class _Chunk:
+    """Pending messages, their distinct (body, channel) pairs being cleaned in the pool."""
+
+    data: dict[str, list]
+    pairs: list[tuple[str | None, str]]
+    distinct: list[tuple[str | None, str]]
+    cleaning: Callable[[], list[str]]
+
+
+def _start_chunk(batch, pool: Executor | None) -> _Chunk | None:
+    if batch is None:
+        return None
+    data = batch.to_pydict()
+    # Support data repeats itself ("thanks!", templated replies): each distinct
+    # (body, channel) is cleaned once, on every core when there are many.
+    pairs = list(zip(data["body"], data["channel"], strict=True))
+    distinct = list(dict.fromkeys(pairs))
+    cleaning = submit_in_chunks(pool, clean_many, distinct, CLEAN_CHUNK, PARALLEL_CLEAN_MIN)
+    return _Chunk(data, pairs, distinct, cleaning)
 
 
 def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> ScoringStats:
@@ -182,8 +203,21 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
         ).fetch_record_batch(CHUNK_ROWS)
         connection.execute(_CHUNK_ROWS_DDL)
         try:
-            for batch in reader:
-                _score_chunk(connection, engine, batch.to_pydict(), stats, pool)
+            batches = iter(reader)
+            chunk = _start_chunk(next(batches, None), pool)
+            while chunk is not None:
+                plan = _plan_chunk(connection, engine, chunk, stats)
+                scoring = _submit_missing(engine, plan.missing)
+                # The workers score this chunk while this process reads the next one and
+                # queues its cleaning, so neither side waits for the other.
+                next_chunk = _start_chunk(next(batches, None), pool)
+                failures: dict[str, ScoreFailure] = {}
+                for language, part, results in scoring:
+                    failures.update(
+                        _store_scores(connection, engine, language, part, results(), stats)
+                    )
+                _finish_chunk(connection, plan, failures, stats)
+                chunk = next_chunk
         finally:
             # An open reader keeps the database open even after its connection is closed,
             # and a failed run's traceback would keep the reader alive.
@@ -197,35 +231,32 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
     return stats
 
 
-def _score_chunk(
-    connection,
-    engine: SentimentEngine,
-    chunk: dict[str, list],
-    stats: ScoringStats,
-    pool: Executor | None = None,
-) -> None:
-    count = len(chunk["message_id"])
+@dataclass
+class _Plan:
+    """A chunk after cleaning and the cache lookup: what each message gets."""
+
+    data: dict[str, list]
+    cleaned: list[str]
+    status: list[str]
+    reason: list[str | None]
+    hashes: list[str | None]
+    cached: set[str]
+    missing: dict[str, tuple[str, str | None]]
+
+
+def _plan_chunk(connection, engine: SentimentEngine, chunk: _Chunk, stats: ScoringStats) -> _Plan:
+    data = chunk.data
+    count = len(data["message_id"])
     stats.messages += count
-    # Support data repeats itself ("thanks!", templated replies): clean each distinct
-    # (body, channel) once, on every core when there are many. HTML parsing is the costly
-    # part of a chunk that the cache answers.
-    pairs = list(zip(chunk["body"], chunk["channel"], strict=True))
-    distinct = list(dict.fromkeys(pairs))
-    cleaned_by_pair = dict(
-        zip(
-            distinct,
-            map_in_chunks(pool, clean_many, distinct, CLEAN_CHUNK, PARALLEL_CLEAN_MIN),
-            strict=True,
-        )
-    )
-    cleaned = [cleaned_by_pair[pair] for pair in pairs]
+    cleaned_by_pair = dict(zip(chunk.distinct, chunk.cleaning(), strict=True))
+    cleaned = [cleaned_by_pair[pair] for pair in chunk.pairs]
     status: list[str] = ["scored"] * count
     reason: list[str | None] = [None] * count
     hashes: list[str | None] = [None] * count
     wanted: dict[str, tuple[str, str | None]] = {}
     digest_of: dict[tuple[str, str | None], str] = {}  # repeated texts are hashed once
     for i, text in enumerate(cleaned):
-        language = chunk["language"][i]
+        language = data["language"][i]
         if not text:
             status[i], reason[i] = "empty", "no text after cleaning"
         elif not engine.supports(language):
@@ -252,32 +283,39 @@ def _score_chunk(
         }
         connection.unregister("_wanted")
     missing = {d: v for d, v in wanted.items() if d not in cached}
-    failures = _score_missing(connection, engine, missing, stats)
+    return _Plan(data, cleaned, status, reason, hashes, cached, missing)
 
+
+def _finish_chunk(
+    connection, plan: _Plan, failures: dict[str, ScoreFailure], stats: ScoringStats
+) -> None:
+    status, reason, hashes = plan.status, plan.reason, plan.hashes
     for i, digest in enumerate(hashes):
         if digest is None:
             continue
         if digest in failures:
             status[i], reason[i] = failures[digest].status, failures[digest].reason
-        elif digest in cached:
+        elif digest in plan.cached:
             stats.cache_hits += 1
     # Messages repeating a text that this chunk scores once (cache hits are counted above).
-    stats.duplicates_in_run += sum(h is not None and h not in cached for h in hashes) - len(missing)
+    stats.duplicates_in_run += sum(h is not None and h not in plan.cached for h in hashes) - len(
+        plan.missing
+    )
     stats.unscored.update(s for s in status if s != "scored")
     stats.engine_errors.extend(
-        (chunk["message_id"][i], reason[i]) for i, s in enumerate(status) if s == "engine_error"
+        (plan.data["message_id"][i], reason[i]) for i, s in enumerate(status) if s == "engine_error"
     )
     stats.scored_messages += status.count("scored")
 
     table = pa.table(
         {
-            "message_id": chunk["message_id"],
+            "message_id": plan.data["message_id"],
             "text_hash": hashes,
-            "cleaned_text": cleaned,
-            "language": chunk["language"],
+            "cleaned_text": plan.cleaned,
+            "language": plan.data["language"],
             "status": status,
             "status_reason": reason,
-            "message_updated_at": chunk["updated_at"],
+            "message_updated_at": plan.data["updated_at"],
         }
     )
     connection.register("_scored_chunk", table)

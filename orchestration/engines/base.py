@@ -9,7 +9,7 @@ assets only see this module: a new engine (Comprehend) drops in by implementing
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -66,6 +66,15 @@ class SentimentEngine(ABC):
     @abstractmethod
     def supports(self, language: str | None) -> bool:
         """Whether the engine can score this language (None: unknown)."""
+
+    def submit_batch(
+        self, texts: Sequence[str], language: str | None
+    ) -> Callable[[], list[SentimentScore | ScoreFailure]]:
+        """Start scoring texts; the returned function waits for the answers. Engines that
+        score in local worker processes start at once, so that the scoring stage prepares
+        the next texts meanwhile; by default the texts are scored when the answers are asked
+        for."""
+        return lambda: self.score_batch(texts, language)
 
     @abstractmethod
     def score_batch(

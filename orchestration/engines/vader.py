@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from importlib.metadata import version as package_version
 
-from ..parallel import map_in_chunks, worker_pool
+from ..parallel import map_in_chunks, submit_in_chunks, worker_pool
 from ..text.pieces import split_sentences
 from .base import NEUTRAL_BAND, ScoreFailure, SentimentEngine, SentimentScore, polarity_of
 
@@ -149,6 +149,13 @@ class VaderEngine(SentimentEngine):
     def supports(self, language: str | None) -> bool:
         # Unknown language is scored as English until language detection lands.
         return language is None or language == "en" or language.startswith("en-")
+
+    def submit_batch(
+        self, texts: Sequence[str], language: str | None
+    ) -> Callable[[], list[SentimentScore | ScoreFailure]]:
+        if self.pool is None or not self.supports(language):
+            return super().submit_batch(texts, language)
+        return submit_in_chunks(self.pool, score_texts, texts, CHUNK_TEXTS, PARALLEL_MIN_TEXTS)
 
     def score_batch(
         self, texts: Sequence[str], language: str | None

@@ -162,14 +162,14 @@ def test_one_pool_per_pass_cleans_and_scores_like_the_serial_path(monkeypatch):
 
     monkeypatch.setattr(scoring, "worker_pool", counting_pool)
     shipped = []
-    real_map = parallel.map_in_chunks
+    real_submit = parallel.submit_in_chunks
 
-    def recording_map(pool, function, items, chunk_size, min_items):
+    def recording_submit(pool, function, items, chunk_size, min_items):
         shipped.append((function.__name__, pool is not None and len(items) >= min_items))
-        return real_map(pool, function, items, chunk_size, min_items)
+        return real_submit(pool, function, items, chunk_size, min_items)
 
-    monkeypatch.setattr(scoring, "map_in_chunks", recording_map)
-    monkeypatch.setattr(vader, "map_in_chunks", recording_map)
+    monkeypatch.setattr(scoring, "submit_in_chunks", recording_submit)
+    monkeypatch.setattr(vader, "submit_in_chunks", recording_submit)
 
     bodies = [
         f"<p>Order {i % 40} arrived {'broken, awful' if i % 3 else 'fine, thanks'}</p>"
