@@ -131,43 +131,49 @@ def _load(connection, stage, files: list[str], window: Window | None) -> IngestS
 
 
 def _upsert(connection, stats: IngestStats, window: Window | None) -> None:
-    connection.execute(
-        """
-        create or replace temp table _newest_messages as
-        select * exclude (load_seq) from _load_messages
-        qualify row_number() over (
-            partition by message_id order by updated_at desc, load_seq desc
-        ) = 1
-        """
-    )
+    # The stage keeps one row per message id in place (no second copy of a million rows):
+    # older versions of a repeated id are deleted from it, the later row winning a tie.
+    repeated = connection.execute(
+        f"select count(*) - count(distinct message_id) from {STAGE}"
+    ).fetchone()[0]
+    if repeated:
+        connection.execute(
+            f"""
+            delete from {STAGE} where rowid in (
+                select rowid from {STAGE}
+                qualify row_number() over (
+                    partition by message_id order by updated_at desc, load_seq desc
+                ) > 1
+            )
+            """
+        )
+    stats.superseded_in_input = repeated
     distinct_ids, inserted, updated = connection.execute(
-        """
+        f"""
         select
             count(*),
             count(*) filter (where m.message_id is null),
             count(*) filter (where m.message_id is not null and n.updated_at > m.updated_at)
-        from _newest_messages n
+        from {STAGE} n
         left join raw.messages m using (message_id)
         """
     ).fetchone()
-    stats.superseded_in_input = stats.rows - distinct_ids
     stats.inserted, stats.updated = inserted, updated
     stats.unchanged = distinct_ids - inserted - updated
     if window is not None:
         stats.removed = connection.execute(
-            """
+            f"""
             delete from raw.messages
             where created_at >= $start and created_at < $end
-              and message_id not in (select message_id from _newest_messages)
+              and message_id not in (select message_id from {STAGE})
             """,
             {"start": window[0], "end": window[1]},
         ).fetchone()[0]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _UPDATE_COLUMNS)
     connection.execute(
         f"""
-        insert into raw.messages select * from _newest_messages
+        insert into raw.messages select * exclude (load_seq) from {STAGE}
         on conflict (message_id) do update set {assignments}
         where excluded.updated_at > messages.updated_at
         """
     )
-    connection.execute("drop table _newest_messages")
