@@ -23,7 +23,7 @@ from .engines.base import ScoreFailure, SentimentEngine, SentimentScore
 from .parallel import submit_in_chunks, worker_pool
 from .text.clean import clean_many, text_hash
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 # Cleaning goes to the worker pool in parts of this many texts, once a chunk has enough
 # distinct texts to be worth shipping to other processes.
 CLEAN_CHUNK = 2_000
@@ -113,16 +113,17 @@ def _now() -> datetime:
 def _store_scores(connection, engine, language, digests, results, stats) -> dict[str, ScoreFailure]:
     """Write one part's scores to the cache at once: what is committed is never sent again."""
     failures: dict[str, ScoreFailure] = {}
-    rows: dict[str, list] = {name: [] for name in ("text_hash", *SCORE_FIELDS)}
+    hashes, scores = [], []
     for digest, result in zip(digests, results, strict=True):
         if isinstance(result, SentimentScore):
-            rows["text_hash"].append(digest)
-            for name in SCORE_FIELDS:
-                rows[name].append(getattr(result, name))
+            hashes.append(digest)
+            scores.append(result)
         else:
             failures[digest] = result
-    stats.texts_scored += len(rows["text_hash"])
-    if rows["text_hash"]:
+    stats.texts_scored += len(hashes)
+    if hashes:
+        columns = dict(zip(SentimentScore._fields, zip(*scores, strict=True), strict=True))
+        rows = {"text_hash": hashes} | {name: columns[name] for name in SCORE_FIELDS}
         # One set-based insert: DuckDB's executemany goes row by row and is far slower.
         connection.register("_new_scores", pa.table(rows))
         connection.execute(
