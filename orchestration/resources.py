@@ -26,7 +26,7 @@ DEFAULT_WAREHOUSE = "warehouse/sentiment.duckdb"
 DEFAULT_SOURCE = "warehouse/sample/messages.jsonl"
 # DuckDB's default is 80% of the machine's memory, which it fills with cached pages as the
 # warehouse grows; a bound keeps the pipeline's footprint flat (DuckDB spills beyond it).
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "768MB"
 
 
 def setting(value: str, env_name: str, default: str) -> str:

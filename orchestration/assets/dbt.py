@@ -25,17 +25,23 @@ from ..resources import WarehouseResource
 dbt_project.prepare_if_dev()
 
 
-def dbt_vars(warehouse_path: Path, window: tuple[datetime, datetime]) -> dict[str, Any]:
-    """The ``--vars`` every dbt invocation gets: the warehouse file dbt's profile opens, and
-    the run's partition window (naive UTC, half-open) for the incremental models."""
+def dbt_vars(
+    warehouse_path: Path, window: tuple[datetime, datetime], memory_limit: str
+) -> dict[str, Any]:
+    """The ``--vars`` every dbt invocation gets: the warehouse file dbt's profile opens, its
+    DuckDB memory limit (the pipeline's own), and the run's partition window (naive UTC,
+    half-open) for the incremental models."""
     return {
         "warehouse_path": str(warehouse_path),
+        "memory_limit": memory_limit,
         "min_date": window[0].isoformat(sep=" "),
         "max_date": window[1].isoformat(sep=" "),
     }
 
 
-def dbt_build_args(warehouse_path: Path, window: tuple[datetime, datetime]) -> list[str]:
+def dbt_build_args(
+    warehouse_path: Path, window: tuple[datetime, datetime], memory_limit: str
+) -> list[str]:
     """``dbt build`` arguments: the models and their data tests, in one DAG-ordered run.
 
     Unit tests are left out, as dbt advises for production builds: they test the models' SQL
@@ -46,7 +52,7 @@ def dbt_build_args(warehouse_path: Path, window: tuple[datetime, datetime]) -> l
         "--exclude-resource-type",
         "unit_test",
         "--vars",
-        json.dumps(dbt_vars(warehouse_path, window), sort_keys=True),
+        json.dumps(dbt_vars(warehouse_path, window, memory_limit), sort_keys=True),
     ]
 
 
@@ -123,7 +129,7 @@ def sentiment_dbt_models(
                     asset_key=key, metadata={"dbt_build": "skipped: unchanged"}
                 )
         return
-    args = dbt_build_args(warehouse.database_path(), window)
+    args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
     yield from dbt.cli(args, context=context).stream()
     if whole:
         with warehouse.connect() as connection:

@@ -13,15 +13,23 @@ from orchestration.partitions import ALL_TIME, day_clusters, run_window
 
 def test_dbt_build_args_pass_the_warehouse_path_and_the_window_as_vars():
     window = (datetime(2026, 1, 9), datetime(2026, 1, 10))
-    args = dbt_build_args(Path("/data/w.duckdb"), window)
+    args = dbt_build_args(Path("/data/w.duckdb"), window, "512MB")
     assert args[0] == "build"
     # Unit tests check the SQL, not the data: CI runs them, the scheduled builds do not.
     assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
     assert json.loads(args[args.index("--vars") + 1]) == {
         "warehouse_path": "/data/w.duckdb",
+        "memory_limit": "512MB",
         "min_date": "2026-01-09 00:00:00",
         "max_date": "2026-01-10 00:00:00",
     }
+
+
+def test_the_dbt_profile_falls_back_to_the_pipelines_memory_limit():
+    from orchestration.resources import DEFAULT_MEMORY_LIMIT
+
+    profile = (Path(__file__).parents[2] / "dbt_project" / "profiles.yml").read_text()
+    assert f"env_var('SENTIMENT_DUCKDB_MEMORY_LIMIT', '{DEFAULT_MEMORY_LIMIT}')" in profile
 
 
 def test_dbt_unit_test_args_select_only_the_unit_tests():
