@@ -35,7 +35,7 @@ def latest_build(connection) -> tuple | None:
     successful build, or None."""
     return connection.execute(
         "select inputs, project, window_start, window_end, built_at, published_at "
-        "from raw.dbt_builds order by built_at desc limit 1"
+        "from raw.dbt_builds order by built_at desc, rowid desc limit 1"
     ).fetchone()
 
 
@@ -60,6 +60,16 @@ def build_is_current(
         and end >= window[1]
         and latest_build_published(connection)
     )
+
+
+# A build under way, or one that built only some models, vouches for nothing: its row makes the
+# next whole build run (and lets a publish after it copy the marts).
+UNFINISHED = "unfinished or partial build"
+
+
+def record_build_started(connection, project: str, window: tuple[datetime, datetime]) -> None:
+    """Record that dbt is about to change the marts (a whole build or a subset)."""
+    record_build(connection, UNFINISHED, project, window)
 
 
 def record_build(connection, inputs: str, project: str, window: tuple[datetime, datetime]) -> None:

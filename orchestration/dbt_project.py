@@ -27,10 +27,11 @@ _STAMP = ".sentiment_manifest_inputs"
 
 
 def project_fingerprint() -> str:
-    """A hash of every file the manifest is parsed from, and of dbt's version."""
+    """A hash of every file the manifest is parsed from, and of dbt's and the adapter's
+    versions."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(version("dbt-core").encode())
+    digest = hashlib.sha256(f"{version('dbt-core')} {version('dbt-duckdb')}".encode())
     for path in sorted(DBT_PROJECT_DIR.rglob("*")):
         relative = path.relative_to(DBT_PROJECT_DIR)
         if path.is_file() and relative.parts[0] not in _NOT_INPUTS:

@@ -27,7 +27,13 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield pool
+        try:
+            yield pool
+        except BaseException:
+            # Work queued ahead (the next chunk's cleaning) is dropped, so a failure is
+            # reported at once instead of after the queue drains.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def submit_in_chunks(

@@ -188,8 +188,8 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
     stats.orphans_removed = connection.execute(_ORPHANS_SQL).fetchone()[0]
     started = time.perf_counter()
     # The pending rows stream through a second cursor (its own connection to the same
-    # database, reading one snapshot) while the chunks are written through the first, so
-    # memory stays bounded by the chunk size.
+    # database, reading one snapshot) while the chunks are written through the first: this
+    # process holds two chunks at most, and the staged rows wait in DuckDB (which spills).
     workers = getattr(engine, "workers", 0) or os.cpu_count() or 1
     with worker_pool(workers) as pool, connection.cursor() as reading:
         engine.use_pool(pool)  # the local engine scores on the same workers

@@ -1,7 +1,8 @@
 """Read source files into a DuckDB stage table, shaped like ``raw.messages``.
 
 Ingest stages every valid message of the files it reads, then upserts from the stage in one
-statement; a full load stages the new files once to find their days. JSON Lines go through
+statement (``orchestration.ingest``); a full load only reads the new files' days
+(:func:`days_of_files`). JSON Lines go through
 DuckDB's JSON functions (``sources.json_lines_sql``); every other format, and every line the
 SQL reader leaves to Python, goes through the Python readers in bounded batches.
 

@@ -15,7 +15,13 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ..build_state import FORCE_BUILD_TAG, build_is_current, inputs_fingerprint, record_build
+from ..build_state import (
+    FORCE_BUILD_TAG,
+    build_is_current,
+    inputs_fingerprint,
+    record_build,
+    record_build_started,
+)
 from ..dbt_project import dbt_project, project_fingerprint
 from ..partitions import WAREHOUSE_POOL, run_window
 from ..resources import WarehouseResource
@@ -129,6 +135,8 @@ def sentiment_dbt_models(
                     asset_key=key, metadata={"dbt_build": "skipped: unchanged"}
                 )
         return
+    with warehouse.connect() as connection:
+        record_build_started(connection, project, window)
     args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
     yield from dbt.cli(args, context=context).stream()
     if whole:

@@ -15,34 +15,61 @@ from typing import Any
 from .record import Rejection
 
 ParsedLine = tuple[int, str, Any]
+# Key paths of the JSON objects a reader takes fields from; () is the record itself.
+ObjectPaths = tuple[tuple[str, ...], ...]
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # JSON leaves duplicate keys undefined: Python keeps the last, DuckDB's reader the first.
-    # A record that could be read two ways is quarantined instead of guessed at.
-    record = dict(pairs)
+class JsonObject(dict):
+    """A parsed JSON object that remembers its first repeated key (None if none)."""
+
+    duplicate: str | None = None
+
+
+def _object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    record = JsonObject(pairs)
     if len(record) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {duplicate!r}")
+        record.duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
     return record
 
 
-def parse_line(source: str, number: int, raw: str) -> ParsedLine | Rejection | None:
+def duplicate_key(parsed: Any, objects: ObjectPaths) -> str | None:
+    """The first repeated key in the objects a reader takes fields from.
+
+    JSON leaves duplicate keys undefined: Python keeps the last value, DuckDB's reader the
+    first. A record whose fields could be read two ways is quarantined instead of guessed at;
+    a repeated key elsewhere (an object the record never reads) changes nothing.
+    """
+    for path in objects:
+        node = parsed
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, JsonObject) and node.duplicate is not None:
+            return node.duplicate
+    return None
+
+
+def parse_line(
+    source: str, number: int, raw: str, objects: ObjectPaths = ((),)
+) -> ParsedLine | Rejection | None:
     """``(number, raw, parsed)`` for a line holding a JSON object, a rejection for any other
-    line, and None for a blank line. ``raw`` has its line ending already removed."""
+    line, and None for a blank line. ``raw`` has its line ending already removed; ``objects``
+    are the objects whose keys must be unique."""
     if not raw.strip():
         return None
     try:
-        parsed = json.loads(raw, object_pairs_hook=_reject_duplicate_keys)
+        parsed = json.loads(raw, object_pairs_hook=_object)
     except json.JSONDecodeError as error:
         return Rejection(
             source, number, raw, f"malformed JSON: {error.msg} at column {error.colno}"
         )
-    except ValueError as error:  # raised by the duplicate-key hook
-        return Rejection(source, number, raw, f"malformed JSON: {error}")
+    except RecursionError:
+        return Rejection(source, number, raw, "malformed JSON: nested too deeply")
     if not isinstance(parsed, dict):
         return Rejection(source, number, raw, "malformed record: a JSON object is expected")
+    duplicate = duplicate_key(parsed, objects)
+    if duplicate is not None:
+        return Rejection(source, number, raw, f"malformed JSON: duplicate key {duplicate!r}")
     return number, raw, parsed
 
 
@@ -59,12 +86,12 @@ def decode_line(source: str, number: int, raw_bytes: bytes) -> str | Rejection:
         )
 
 
-def iter_json_lines(path: Path) -> Iterator[ParsedLine | Rejection]:
+def iter_json_lines(path: Path, objects: ObjectPaths = ((),)) -> Iterator[ParsedLine | Rejection]:
     """Yield ``(line_number, raw_text, parsed)`` per non-blank line, or a rejection."""
     source = str(path)
     with open(path, "rb") as handle:
         for number, raw_bytes in enumerate(handle, start=1):
             raw = decode_line(source, number, raw_bytes)
-            item = raw if isinstance(raw, Rejection) else parse_line(source, number, raw)
+            item = raw if isinstance(raw, Rejection) else parse_line(source, number, raw, objects)
             if item is not None:
                 yield item

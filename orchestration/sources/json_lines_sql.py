@@ -7,10 +7,11 @@ without a trace, and without it one broken line fails the whole file. So this re
 
 1. reads the file in bounded byte chunks cut at line ends, numbering the lines itself;
 2. has DuckDB parse each chunk's lines and project the message record, accepting only lines
-   that are unambiguously valid: every field of the JSON type the contract expects, ids and
-   channels of printable ASCII without surrounding spaces, timestamps in the ISO forms that
-   Python and DuckDB read alike, no duplicate keys, nothing DuckDB's lenient parser accepts
-   but JSON forbids (trailing commas);
+   that are unambiguously valid: every field of the JSON type the contract expects, ids that
+   begin and end with printable ASCII (so stripping them changes nothing), ASCII channels and
+   directions, timestamps in the ISO forms that Python and DuckDB read alike, no repeated key
+   in the objects the record is read from, nothing DuckDB's lenient parser accepts but
+   Python's rejects (trailing commas, nan and inf in other spellings);
 3. hands every other line to the format's Python line reader, which produces the message or
    the rejection with its reason, exactly as the pure Python reader does.
 
@@ -31,15 +32,21 @@ import pyarrow as pa
 
 from ._lines import decode_line
 from .flat import flat_line
+from .kustomer import RECORD_OBJECTS as KUSTOMER_OBJECTS
 from .kustomer import kustomer_line
 from .record import FIRST_DAY, MESSAGE_COLUMNS, Message, Rejection
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 16 * 1024 * 1024
+LAST_DAY = "9999-12-31"
 ARROW_BATCH_ROWS = 8_192
 
 LineReader = Callable[[str, int, str], Message | Rejection | None]
+
+
+def json_path(keys: tuple[str, ...]) -> str:
+    return "$" + "".join(f".{key}" for key in keys)
 
 
 @dataclass(frozen=True)
@@ -73,16 +80,7 @@ KUSTOMER = JsonLayout(
         "language": "$.attributes.lang",
         "language_2": "$.attributes.language",
     },
-    objects=(
-        "$",
-        "$.attributes",
-        "$.attributes.meta",
-        "$.relationships",
-        "$.relationships.conversation",
-        "$.relationships.conversation.data",
-        "$.relationships.customer",
-        "$.relationships.customer.data",
-    ),
+    objects=tuple(json_path(path) for path in KUSTOMER_OBJECTS),
     line_reader=kustomer_line,
     body_fallback="preview",
     language_fallback="language_2",
@@ -145,9 +143,17 @@ def timestamp(expr: str) -> str:
     )
 
 
-# Lines DuckDB's parser must not see: it takes trailing commas, which JSON (and Python)
-# reject, and fails the whole query on a lone surrogate escape. Both go to Python.
-_SCREEN = "json_valid(raw) and not regexp_matches(raw, ',\\s*[\\]}]') and not regexp_matches(raw, '\\\\u[dD][89a-fA-F]')"
+# Lines DuckDB's parser must not read: it takes trailing commas, which JSON (and Python)
+# reject, nan/inf in any spelling (Python takes NaN, Infinity and -Infinity only) and nesting
+# deeper than Python's recursion limit, and it fails the whole query on a lone surrogate
+# escape. All of them go to Python (a line with 500 brackets may be nested that deep).
+_SCREEN = (
+    "json_valid(raw)"
+    " and length(raw) - length(replace(replace(raw, '[', ''), '{', '')) < 500"
+    " and not regexp_matches(raw, ',\\s*[\\]}]')"
+    " and not regexp_matches(raw, '(?i)[:,\\[]\\s*-?(nan|inf)')"
+    " and not regexp_matches(raw, '\\\\u[dD][89a-fA-F]')"
+)
 
 
 def _chunk_sql(layout: JsonLayout) -> str:
@@ -189,9 +195,13 @@ def _chunk_sql(layout: JsonLayout) -> str:
         "parseable",
         *(ident(name) for name in ("message_id", "conversation_id", "customer_id")),
         f"{t('channel')} = 'VARCHAR' and regexp_full_match({v('channel')}, '[!-~]([ -~]*[!-~])?')",
-        f"{t('direction')} = 'VARCHAR' and direction is not null",
+        # ASCII letters: lower() would fold other letters unlike Python's str.lower().
+        f"{t('direction')} = 'VARCHAR' and regexp_full_match({v('direction')}, '[A-Za-z]+') "
+        "and direction is not null",
         f"{t('created_at')} = 'VARCHAR' and regexp_full_match({v('created_at')}, '{_ISO}')",
-        f"created_at >= '{FIRST_DAY:%Y-%m-%d}'",
+        # Year 10000 is beyond Python's datetime: such a line goes to Python, which rejects it.
+        f"created_at >= '{FIRST_DAY:%Y-%m-%d}' and created_at < '{LAST_DAY}'",
+        f"(updated_is is null or updated_is < '{LAST_DAY}')",
         f"({t('updated_at')} = 'NULL' or {v('updated_at')} = '' or ({t('updated_at')} = 'VARCHAR' "
         f"and regexp_full_match({v('updated_at')}, '{_ISO}') and updated_is is not null))",
         *(text_or_null(name) for name in ("body", "subject", "language")),
@@ -358,7 +368,12 @@ class JsonLinesStager:
             self.connection.execute(self.sql)
         except duckdb.Error as error:
             # A line DuckDB's parser chokes on must not fail the load: Python reads the lines.
-            log.debug("SQL reader fell back to Python on: %s", error)
+            # DuckDB's message can quote the input, which is customer text: not logged.
+            log.warning(
+                "DuckDB could not read %d lines (%s); the Python reader takes them, slower",
+                batch.num_rows,
+                type(error).__name__,
+            )
             for s in segments:
                 yield from _python_lines(self.layout, s.source, s.first, s.lines)
             return
@@ -445,7 +460,11 @@ def json_lines_days(connection, paths: Iterable[tuple[Path, str]], fmt: str) -> 
         try:
             connection.execute(_DAYS_SQL[fmt])
         except duckdb.Error as error:
-            log.debug("SQL day scan fell back to Python on: %s", error)
+            log.warning(
+                "DuckDB could not scan %d lines for their days (%s); Python reads them",
+                len(lines),
+                type(error).__name__,
+            )
             python_days("", lines)
             return
         finally:

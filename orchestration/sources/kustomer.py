@@ -14,6 +14,18 @@ from typing import Any
 from ._lines import iter_json_lines, parse_line
 from .record import Message, Rejection, check
 
+# The objects flatten_resource takes fields from (their keys must be unique).
+RECORD_OBJECTS = (
+    (),
+    ("attributes",),
+    ("attributes", "meta"),
+    ("relationships",),
+    ("relationships", "conversation"),
+    ("relationships", "conversation", "data"),
+    ("relationships", "customer"),
+    ("relationships", "customer", "data"),
+)
+
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -73,13 +85,13 @@ def read_kustomer(path: Path) -> Iterator[Message | Rejection]:
             raw = json.dumps(resource, ensure_ascii=False)
             yield _check_resource(resource, source, number, raw)
         return
-    for item in iter_json_lines(path):
+    for item in iter_json_lines(path, RECORD_OBJECTS):
         yield item if isinstance(item, Rejection) else _check_resource(item[2], source, *item[:2])
 
 
 def kustomer_line(source: str, number: int, raw: str) -> Message | Rejection | None:
     """One line of a Kustomer JSON Lines export (None for a blank line)."""
-    item = parse_line(source, number, raw)
+    item = parse_line(source, number, raw, RECORD_OBJECTS)
     if item is None or isinstance(item, Rejection):
         return item
     return _check_resource(item[2], source, number, raw)

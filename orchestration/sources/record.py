@@ -99,7 +99,10 @@ def parse_timestamp(value: Any, field: str) -> datetime:
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value
-        parsed = datetime.fromtimestamp(seconds, tz=UTC)
+        try:
+            parsed = datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, ValueError, OSError):  # NaN, or beyond year 9999
+            raise ContractError(f"bad timestamp in {field}: {value!r}") from None
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -111,7 +114,10 @@ def parse_timestamp(value: Any, field: str) -> datetime:
     else:
         raise ContractError(f"bad timestamp in {field}: {value!r}")
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+            raise ContractError(f"bad timestamp in {field}: {value!r} is out of range") from None
     return parsed
 
 

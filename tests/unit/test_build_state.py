@@ -53,3 +53,19 @@ def test_a_day_build_does_not_vouch_for_other_days(connection):
     next_day = (DAY[1], datetime(2026, 1, 4))
     assert not build_state.build_is_current(connection, inputs, "p", next_day)
     assert not build_state.build_is_current(connection, inputs, "p", EVERYTHING)
+
+
+def test_a_build_that_started_vouches_for_nothing_until_a_whole_one_finishes(connection):
+    inputs = build_state.inputs_fingerprint(connection)
+    build_state.record_build(connection, inputs, "p", EVERYTHING)
+    build_state.record_publish(connection)
+    assert build_state.build_is_current(connection, inputs, "p", DAY)
+    # A subset build from the UI (or a whole one that then fails) changes marts unrecorded.
+    build_state.record_build_started(connection, "p", EVERYTHING)
+    assert not build_state.build_is_current(connection, inputs, "p", DAY)
+    assert not build_state.latest_build_published(connection)  # so the publish copies again
+    build_state.record_publish(connection)
+    assert not build_state.build_is_current(connection, inputs, "p", DAY)
+    build_state.record_build(connection, inputs, "p", EVERYTHING)
+    build_state.record_publish(connection)
+    assert build_state.build_is_current(connection, inputs, "p", DAY)

@@ -7,6 +7,7 @@ disagree, and compare every message and every rejection.
 
 import dataclasses
 import json
+import re
 
 import duckdb
 import pytest
@@ -130,6 +131,17 @@ KUSTOMER_LINES = [
     "[1, 2]",
     '"just a string"',
     "\ufeff" + line(kustomer("bom")),
+    # A repeated key in an object the record is not read from changes nothing: both accept.
+    line(kustomer("dup-elsewhere"))[:-1] + ', "links": {"self": "a", "self": "b"}}',
+    # nan and inf: Python takes NaN and Infinity only, DuckDB every spelling.
+    line(kustomer("nan-lower"))[:-1] + ', "x": nan}',
+    line(kustomer("inf-lower"))[:-1] + ', "x": -inf}',
+    line(kustomer("nan-python"))[:-1] + ', "x": NaN}',
+    line(kustomer("deep"))[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}",
+    line(kustomer("dir-dotted-i", direction="\u0130N")),
+    line(kustomer("year-10000", createdAt="9999-12-31T23:00:00-05:00")),
+    line(kustomer("upd-10000", updatedAt="9999-12-31T23:30:00-05:00")),
+    line(kustomer("ts-nan", createdAt=float("nan"))),
 ]
 
 FLAT = {
@@ -157,6 +169,8 @@ FLAT_LINES = [
     line(FLAT | {"message_id": "f-dir", "direction": "Agent"}),
     '{"message_id":"f-dup","message_id":"f-dup2","conversation_id":"c","customer_id":"u",'
     '"channel":"chat","direction":"in","created_at":"2026-01-02T10:00:00Z"}',
+    line(FLAT | {"message_id": "f-nested-dup"})[:-1] + ', "extra": {"k": 1, "k": 2}}',
+    line(FLAT | {"message_id": "f-inf", "score": float("inf")}),
 ]
 
 
@@ -213,11 +227,24 @@ def test_every_tricky_kustomer_line_is_read_as_python_reads_it(tmp_path):
     assert any(reason.startswith("malformed JSON") for reason in reasons.values())
     assert any("lone UTF-16 surrogate" in reason for reason in reasons.values())
     assert "dup-root" not in ids and "trailing-comma" not in ids and "body-nul" not in ids
+    assert "dup-elsewhere" in ids and "nan-python" in ids
+    rejected = {
+        m.group(1) for r in rejections if (m := re.search(r'"id": "([^"]+)"', r.raw_content))
+    }
+    assert {"dir-dotted-i", "year-10000", "upd-10000"} <= rejected
+    assert not {"nan-lower", "inf-lower", "deep", "ts-nan"} & ids
 
 
 def test_every_tricky_flat_line_is_read_as_python_reads_it(tmp_path):
     rows, rejections = assert_same([write(tmp_path / "f.jsonl", FLAT_LINES)], "jsonl", tmp_path)
-    assert {row[0] for row in rows} >= {"f1", "f-body-empty", "f-epoch", "f-number-conv"}
+    assert {row[0] for row in rows} >= {
+        "f1",
+        "f-body-empty",
+        "f-epoch",
+        "f-number-conv",
+        "f-nested-dup",
+        "f-inf",
+    }
     assert any("duplicate key 'message_id'" in r.reason for r in rejections)
 
 
