@@ -149,7 +149,9 @@ def timestamp(expr: str) -> str:
 # escape. All of them go to Python (a line with 500 brackets may be nested that deep).
 _SCREEN = (
     "json_valid(raw)"
-    " and length(raw) - length(replace(replace(raw, '[', ''), '{', '')) < 500"
+    # 500 open brackets need 1,000 bytes: most lines are shorter, and skip the count.
+    " and (strlen(raw) < 1000"
+    " or strlen(raw) - strlen(replace(replace(raw, '[', ''), '{', '')) < 500)"
     " and not regexp_matches(raw, ',\\s*[\\]}]')"
     " and not regexp_matches(raw, '(?i)[:,\\[]\\s*-?(nan|inf)')"
     " and not regexp_matches(raw, '\\\\u[dD][89a-fA-F]')"
