@@ -475,7 +475,7 @@ def json_lines_days(connection, paths: Iterable[tuple[Path, str]], fmt: str) -> 
             day
             for (day,) in connection.execute(
                 "select distinct cast(created_at as date)::varchar from _json_days "
-                f"where created_at >= '{FIRST_DAY:%Y-%m-%d}'"
+                f"where created_at >= '{FIRST_DAY:%Y-%m-%d}' and created_at < '{LAST_DAY}'"
             ).fetchall()
         )
         leftovers = connection.execute(

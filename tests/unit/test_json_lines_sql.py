@@ -314,12 +314,17 @@ def test_the_day_scan_finds_the_days_of_valid_messages(tmp_path):
         '{"type": "message", "attributes": {"createdAt": "2026-01-07T10:00:00Z"',  # broken
         at("e", "2026-01-09T23:30:00-02:00"),  # 01:30 UTC on the 10th
         at("f", "1999-12-31T10:00:00Z"),  # before the warehouse's first day
+        at("y", "9999-12-31T23:00:00-05:00"),  # after its last (year 10000 in UTC)
         "",
     ]
-    path.write_bytes(
-        "\n".join(text_lines).encode() + b'\n{"id": "caf\xe9"}\n' + at("g", "2026-01-11").encode()
+    write(path, text_lines)
+    # A file with a line of invalid UTF-8 is read by Python whole; the others go through SQL.
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(
+        at("g", "2026-01-11").encode()
+        + b'\n{"id": "caf\xe9"}\n'
+        + at("h", "2026-01-12T00:00:00Z").encode()
     )
-    other = write(tmp_path / "other.jsonl", [at("h", "2026-01-12T00:00:00Z")])
     with duckdb.connect() as connection:
         days = sql_reader.json_lines_days(
             connection, [(path, str(path)), (other, str(other))], "kustomer"
