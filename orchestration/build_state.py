@@ -30,18 +30,22 @@ def inputs_fingerprint(connection) -> str:
     return digest.hexdigest()
 
 
+_LATEST = "select {} from raw.dbt_builds order by built_at desc, rowid desc limit 1"
+
+
 def latest_build(connection) -> tuple | None:
     """(inputs, project, window_start, window_end, built_at, published_at) of the latest
-    successful build, or None."""
-    return connection.execute(
-        "select inputs, project, window_start, window_end, built_at, published_at "
-        "from raw.dbt_builds order by built_at desc, rowid desc limit 1"
-    ).fetchone()
+    build recorded, or None."""
+    columns = "inputs, project, window_start, window_end, built_at, published_at"
+    return connection.execute(_LATEST.format(columns)).fetchone()
+
+
+def _published(latest: tuple | None) -> bool:
+    return latest is not None and latest[5] is not None and latest[5] >= latest[4]
 
 
 def latest_build_published(connection) -> bool:
-    latest = latest_build(connection)
-    return latest is not None and latest[5] is not None and latest[5] >= latest[4]
+    return _published(latest_build(connection))
 
 
 def build_is_current(
@@ -58,7 +62,7 @@ def build_is_current(
         and built_project == project
         and start <= window[0]
         and end >= window[1]
-        and latest_build_published(connection)
+        and _published(latest)
     )
 
 
@@ -84,5 +88,5 @@ def record_publish(connection) -> None:
     """Mark the latest build as published."""
     connection.execute(
         "update raw.dbt_builds set published_at = timezone('UTC', now()) "
-        "where built_at = (select max(built_at) from raw.dbt_builds)"
+        f"where rowid = ({_LATEST.format('rowid')})"
     )

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 
 from .partitions import RANGE_END_TAG, RANGE_START_TAG, day_clusters
+from .source_manifest import known_files
 from .sources import SUFFIXES
 from .sources.location import list_source_files
 from .stage import days_of_files
@@ -32,9 +33,9 @@ def source_days(location: Path | str, fmt: str, connection=None, s3_client=None)
     if connection is None:
         with duckdb.connect() as scratch:
             return sorted(days_of_files(scratch, listed, fmt, s3_client))
-    known = dict(connection.execute("select uri, version from raw.source_files").fetchall())
-    unchanged = [f.uri for f in listed if known.get(f.uri) == f.version]
-    changed = [f for f in listed if known.get(f.uri) != f.version]
+    versions = {uri: known[0] for uri, known in known_files(connection).items()}
+    unchanged = [f.uri for f in listed if versions.get(f.uri) == f.version]
+    changed = [f for f in listed if versions.get(f.uri) != f.version]
     days = {
         day
         for (day,) in connection.execute(

@@ -28,16 +28,8 @@ CHUNK_ROWS = 50_000
 # distinct texts to be worth shipping to other processes.
 CLEAN_CHUNK = 2_000
 PARALLEL_CLEAN_MIN = 4_000
-SCORE_FIELDS = (
-    "sentiment",
-    "positive",
-    "negative",
-    "neutral",
-    "mixed",
-    "score",
-    "polarity",
-    "confidence",
-)
+# The score's fields, in the order of raw.score_cache's columns.
+SCORE_FIELDS = SentimentScore._fields
 
 _PENDING_SQL = """
 select m.message_id, m.channel, m.body, m.language, m.updated_at
@@ -122,8 +114,9 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
             failures[digest] = result
     stats.texts_scored += len(hashes)
     if hashes:
-        columns = dict(zip(SentimentScore._fields, zip(*scores, strict=True), strict=True))
-        rows = {"text_hash": hashes} | {name: columns[name] for name in SCORE_FIELDS}
+        rows = {"text_hash": hashes} | dict(
+            zip(SCORE_FIELDS, zip(*scores, strict=True), strict=True)
+        )
         # One set-based insert: DuckDB's executemany goes row by row and is far slower.
         connection.register("_new_scores", pa.table(rows))
         connection.execute(

@@ -12,7 +12,7 @@ from datetime import datetime
 from .sources.location import SourceFile
 
 
-def _known_files(connection) -> dict[str, tuple]:
+def known_files(connection) -> dict[str, tuple]:
     """uri -> (version, min_created_at, max_created_at, loaded_from, loaded_to)."""
     return {
         row[0]: row[1:]
@@ -32,7 +32,7 @@ def files_to_read(
     connection, files: list[SourceFile], window: tuple[datetime, datetime]
 ) -> tuple[list[SourceFile], list[SourceFile]]:
     """(files to read, files skipped) for a run over ``window`` (naive UTC, half-open)."""
-    known = _known_files(connection)
+    known = known_files(connection)
     read, skipped = [], []
     for file in files:
         previous = known.get(file.uri)
@@ -51,7 +51,7 @@ def window_is_current(
     reach into the window was loaded for a window covering this one, and no file that held
     messages of the window has disappeared from the source.
     """
-    known = _known_files(connection)
+    known = known_files(connection)
     listed = {file.uri for file in files}
     for uri, (_, first, last, _, _) in known.items():
         if uri not in listed and _reaches(first, last, window):
@@ -88,7 +88,7 @@ def record_files(
 ) -> None:
     """Store the read files' versions, spans (first and last created_at and message count, per
     uri) and loaded windows, after their rows are committed."""
-    known = _known_files(connection)
+    known = known_files(connection)
     rows = []
     for f in files:
         previous = known.get(f.uri)

@@ -96,7 +96,7 @@ def stage_files(
         json_lines = JsonLinesStager(connection, fmt, table) if fmt in LAYOUTS else None
         for file in files:
             with local_copy(file, s3_client) as path:
-                if json_lines is not None and reads_with_sql(fmt, path):
+                if reads_with_sql(fmt, path):
                     # The SQL reader inserts what it can, and leaves the other lines (of
                     # this file or the ones before, sharing its buffer) to Python.
                     yield from json_lines.add(path, file.uri, bases[file.uri])
@@ -123,21 +123,18 @@ def days_of_files(connection, files: list[SourceFile], fmt: str, s3_client=None)
             # The day scan reads each file whole before asking for the next one, so an S3
             # object's temporary copy is gone before the next is downloaded.
             with local_copy(file, s3_client) as path:
-                if fmt in LAYOUTS and reads_with_sql(fmt, path):
+                if reads_with_sql(fmt, path):
                     yield path, file.uri
                 else:
+                    items = READERS[fmt](path)
                     days.update(
-                        item.created_at.date().isoformat()
-                        for item in READERS[fmt](path)
-                        if isinstance(item, Message)
+                        i.created_at.date().isoformat() for i in items if isinstance(i, Message)
                     )
 
-    if fmt in LAYOUTS:
-        days |= json_lines_days(connection, json_lines(), fmt)
-    else:
-        for _ in json_lines():
-            pass
-    return days
+    files_read = json_lines()
+    # Other formats have no JSON Lines: reading them all (above) yields nothing to scan.
+    sql_days = json_lines_days(connection, files_read, fmt) if fmt in LAYOUTS else set(files_read)
+    return days | sql_days
 
 
 def staged_spans(connection, table: str) -> dict[str, Span]:

@@ -122,6 +122,8 @@ def sentiment_dbt_models(
             and build_is_current(connection, inputs, project, window)
             and not missing_models(connection, dbt_project.manifest_path)
         )
+        if not current:
+            record_build_started(connection, project, window)
     if current:
         context.log.info(
             "the marts are already built and published from these inputs; skipping dbt "
@@ -135,8 +137,6 @@ def sentiment_dbt_models(
                     asset_key=key, metadata={"dbt_build": "skipped: unchanged"}
                 )
         return
-    with warehouse.connect() as connection:
-        record_build_started(connection, project, window)
     args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
     yield from dbt.cli(args, context=context).stream()
     if whole:

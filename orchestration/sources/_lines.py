@@ -8,11 +8,11 @@ on the first bad byte and loses the rest).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .record import Rejection
+from .record import Message, Rejection
 
 ParsedLine = tuple[int, str, Any]
 # Key paths of the JSON objects a reader takes fields from; () is the record itself.
@@ -86,12 +86,28 @@ def decode_line(source: str, number: int, raw_bytes: bytes) -> str | Rejection:
         )
 
 
-def iter_json_lines(path: Path, objects: ObjectPaths = ((),)) -> Iterator[ParsedLine | Rejection]:
-    """Yield ``(line_number, raw_text, parsed)`` per non-blank line, or a rejection."""
-    source = str(path)
+def read_lines(
+    source: str,
+    lines: Iterable[bytes | str],
+    line_reader: Callable[[str, int, str], Message | Rejection | None],
+    first: int = 1,
+) -> Iterator[Message | Rejection]:
+    """``line_reader``'s item for each line (numbered from ``first``) that is not blank; a
+    line of bytes that is not UTF-8 is rejected alone."""
+    for number, raw in enumerate(lines, start=first):
+        if isinstance(raw, bytes):
+            raw = decode_line(source, number, raw)
+            if isinstance(raw, Rejection):
+                yield raw
+                continue
+        item = line_reader(source, number, raw.rstrip("\r\n"))
+        if item is not None:
+            yield item
+
+
+def read_json_lines(
+    path: Path, line_reader: Callable[[str, int, str], Message | Rejection | None]
+) -> Iterator[Message | Rejection]:
+    """Every line of a JSON Lines file through ``line_reader``."""
     with open(path, "rb") as handle:
-        for number, raw_bytes in enumerate(handle, start=1):
-            raw = decode_line(source, number, raw_bytes)
-            item = raw if isinstance(raw, Rejection) else parse_line(source, number, raw, objects)
-            if item is not None:
-                yield item
+        yield from read_lines(str(path), handle, line_reader)

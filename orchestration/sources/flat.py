@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._lines import iter_json_lines, parse_line
+from ._lines import parse_line, read_json_lines
 from .record import Message, Rejection, check
 
 PARQUET_BATCH_ROWS = 50_000
@@ -18,8 +18,7 @@ PARQUET_BATCH_ROWS = 50_000
 
 def read_jsonl(path: Path) -> Iterator[Message | Rejection]:
     """One flat JSON object per line; the row number is the line number."""
-    for item in iter_json_lines(path):
-        yield item if isinstance(item, Rejection) else check(item[2], str(path), *item[:2])
+    return read_json_lines(path, flat_line)
 
 
 def flat_line(source: str, number: int, raw: str) -> Message | Rejection | None:

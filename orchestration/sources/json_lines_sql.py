@@ -25,16 +25,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from ._lines import decode_line
+from ._lines import read_lines
 from .flat import flat_line
 from .kustomer import RECORD_OBJECTS as KUSTOMER_OBJECTS
 from .kustomer import kustomer_line
-from .record import FIRST_DAY, MESSAGE_COLUMNS, Message, Rejection
+from .record import DIRECTIONS, FIRST_DAY, MESSAGE_COLUMNS, Message, Rejection
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +122,6 @@ def reads_with_sql(fmt: str, path: Path) -> bool:
 # Python's datetime.fromisoformat and DuckDB's cast read these forms the same way; any other
 # timestamp goes to the Python reader.
 _ISO = r"\d{4}-\d\d-\d\d[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
-_DIRECTIONS = {
-    "in": "in",
-    "inbound": "in",
-    "incoming": "in",
-    "customer": "in",
-    "true": "in",
-    "out": "out",
-    "outbound": "out",
-    "outgoing": "out",
-    "agent": "out",
-    "false": "out",
-}
 
 
 def timestamp(expr: str) -> str:
@@ -181,7 +170,7 @@ def _chunk_sql(layout: JsonLayout) -> str:
             f"and ord({v(name)}[-1]) between 33 and 126)"
         )
 
-    directions = ", ".join(f"'{k}': '{d}'" for k, d in _DIRECTIONS.items())
+    directions = ", ".join(f"'{k}': '{d}'" for k, d in DIRECTIONS.items())
     body = (
         f"case when {v('body')} <> '' then {v('body')} else {v(layout.body_fallback)} end"
         if layout.body_fallback
@@ -284,20 +273,6 @@ def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
         yield number, carry
 
 
-def _python_lines(
-    layout: JsonLayout, source: str, first: int, lines: Iterable[bytes | str]
-) -> Iterator[Message | Rejection]:
-    for number, raw in enumerate(lines, start=first):
-        if isinstance(raw, bytes):
-            raw = decode_line(source, number, raw)
-            if isinstance(raw, Rejection):
-                yield raw
-                continue
-        item = layout.line_reader(source, number, raw.rstrip("\r"))
-        if item is not None:
-            yield item
-
-
 @dataclass
 class _Segment:
     """Consecutive lines of one file, waiting in the buffer."""
@@ -308,28 +283,32 @@ class _Segment:
     lines: list[str]
 
 
-class JsonLinesStager:
-    """Stages JSON Lines files into ``table`` (the ingest stage table).
+class _BufferedLines:
+    """Runs a query over the lines of JSON Lines files, and the Python reader over the lines
+    the query leaves.
 
     Lines of several files share one buffer of about ``CHUNK_BYTES``, so that a folder of small
-    daily files costs a few queries rather than one per file (planning the query costs about
-    20 ms). ``add`` and ``flush`` yield the Python reader's item for each line the SQL path
-    does not take; the rows they insert have ``load_seq = seq_base + line number``.
+    daily files costs a few queries rather than one per file (planning a query costs about
+    20 ms). ``add`` and ``flush`` yield the Python reader's item for each line the query does
+    not take. A subclass gives the query (it reads ``_json_lines``: segment, source_row, raw,
+    and creates ``result``) and ``collect``, which uses the result and returns the leftover
+    ``(segment, source_row, raw)`` lines.
     """
 
-    def __init__(self, connection, fmt: str, table: str) -> None:
-        self.connection, self.layout, self.table = connection, LAYOUTS[fmt], table
-        self.sql = _SQL[fmt]
+    result: str
+
+    def __init__(self, connection, fmt: str, sql: str) -> None:
+        self.connection, self.layout, self.sql = connection, LAYOUTS[fmt], sql
         self.segments: list[_Segment] = []
         self.size = 0
 
-    def add(self, path: Path, source: str, seq_base: int) -> Iterator[Message | Rejection]:
+    def add(self, path: Path, source: str, seq_base: int = 0) -> Iterator[Message | Rejection]:
         for first, chunk in _chunks(path):
             try:
                 text = chunk.decode("utf-8")
             except UnicodeDecodeError:
                 # Some line is not UTF-8: the Python reader rejects exactly that line.
-                yield from _python_lines(self.layout, source, first, chunk.split(b"\n"))
+                yield from read_lines(source, chunk.split(b"\n"), self.layout.line_reader, first)
                 continue
             lines = text.split("\n")
             if text.endswith("\n"):
@@ -358,13 +337,6 @@ class JsonLinesStager:
                 }
             ).to_batches(max_chunksize=ARROW_BATCH_ROWS)
         )
-        sources = pa.table(
-            {
-                "segment": pa.array(range(len(segments)), pa.int32()),
-                "source_name": [s.source for s in segments],
-                "seq_base": pa.array([s.seq_base for s in segments], pa.int64()),
-            }
-        )
         self.connection.register("_json_lines", batch)
         try:
             self.connection.execute(self.sql)
@@ -377,10 +349,41 @@ class JsonLinesStager:
                 type(error).__name__,
             )
             for s in segments:
-                yield from _python_lines(self.layout, s.source, s.first, s.lines)
+                yield from read_lines(s.source, s.lines, self.layout.line_reader, s.first)
             return
         finally:
             self.connection.unregister("_json_lines")
+        try:
+            leftovers = self.collect(segments)
+        finally:
+            self.connection.execute(f"drop table if exists {self.result}")
+        for segment, number, raw in leftovers:
+            item = self.layout.line_reader(segments[segment].source, number, raw.rstrip("\r"))
+            if item is not None:
+                yield item
+
+    def collect(self, segments: list[_Segment]) -> list[tuple[int, int, str]]:
+        raise NotImplementedError
+
+
+class JsonLinesStager(_BufferedLines):
+    """Stages JSON Lines files into ``table`` (the ingest stage table); the rows it inserts
+    have ``load_seq = seq_base + line number``."""
+
+    result = "_json_chunk"
+
+    def __init__(self, connection, fmt: str, table: str) -> None:
+        super().__init__(connection, fmt, _SQL[fmt])
+        self.table = table
+
+    def collect(self, segments: list[_Segment]) -> list[tuple[int, int, str]]:
+        sources = pa.table(
+            {
+                "segment": pa.array(range(len(segments)), pa.int32()),
+                "source_name": [s.source for s in segments],
+                "seq_base": pa.array([s.seq_base for s in segments], pa.int64()),
+            }
+        )
         self.connection.register("_json_sources", sources)
         try:
             columns = ", ".join(MESSAGE_COLUMNS)
@@ -389,17 +392,12 @@ class JsonLinesStager:
                 f"select {columns}, timezone('UTC', now()), seq_base + source_row "
                 "from _json_chunk join _json_sources using (segment) where ok"
             )
-            leftovers = self.connection.execute(
-                "select segment, source_row, raw from _json_chunk where not ok "
-                "order by segment, source_row"
-            ).fetchall()
         finally:
             self.connection.unregister("_json_sources")
-            self.connection.execute("drop table if exists _json_chunk")
-        for segment, number, raw in leftovers:
-            item = self.layout.line_reader(segments[segment].source, number, raw.rstrip("\r"))
-            if item is not None:
-                yield item
+        return self.connection.execute(
+            "select segment, source_row, raw from _json_chunk where not ok "
+            "order by segment, source_row"
+        ).fetchall()
 
 
 def _days_sql(layout: JsonLayout) -> str:
@@ -413,12 +411,16 @@ def _days_sql(layout: JsonLayout) -> str:
     create or replace temp table _json_days as
     with parsed as (
         select
+            segment,
+            source_row,
             raw,
             case when {_SCREEN} then json_extract_string(raw, [{", ".join(f"'{p}'" for p in paths)}])
             end as v
         from _json_lines
     )
     select
+        segment,
+        source_row,
         raw,
         case when regexp_full_match(v[1], '{_ISO}') {is_message}
             then timezone('UTC', {timestamp("v[1]")}) end as created_at
@@ -427,6 +429,29 @@ def _days_sql(layout: JsonLayout) -> str:
 
 
 _DAYS_SQL = {fmt: _days_sql(layout) for fmt, layout in LAYOUTS.items()}
+
+
+class _DayScan(_BufferedLines):
+    """Collects the UTC days of lines' creation times; lines without an ISO one go to Python."""
+
+    result = "_json_days"
+
+    def __init__(self, connection, fmt: str) -> None:
+        super().__init__(connection, fmt, _DAYS_SQL[fmt])
+        self.days: set[str] = set()
+
+    def collect(self, segments: list[_Segment]) -> list[tuple[int, int, str]]:
+        self.days.update(
+            day
+            for (day,) in self.connection.execute(
+                "select distinct cast(created_at as date)::varchar from _json_days "
+                f"where created_at >= '{FIRST_DAY:%Y-%m-%d}' and created_at < '{LAST_DAY}'"
+            ).fetchall()
+        )
+        return self.connection.execute(
+            "select segment, source_row, raw from _json_days "
+            "where created_at is null and trim(raw) <> ''"
+        ).fetchall()
 
 
 def json_lines_days(connection, paths: Iterable[tuple[Path, str]], fmt: str) -> set[str]:
@@ -438,62 +463,11 @@ def json_lines_days(connection, paths: Iterable[tuple[Path, str]], fmt: str) -> 
     partition that ends up empty. That reads a million lines in about a third of the time
     the full reader takes, and the full load reads every file again to ingest it.
     """
-    layout = LAYOUTS[fmt]
-    days: set[str] = set()
-    buffered: list[str] = []
-    size = 0
-
-    def python_days(source: str, lines: Iterable[bytes | str]) -> None:
-        for item in _python_lines(layout, source, 1, lines):
-            if isinstance(item, Message):
-                days.add(item.created_at.date().isoformat())
-
-    def flush() -> None:
-        nonlocal buffered, size
-        lines, buffered, size = buffered, [], 0
-        if not lines:
-            return
-        batch = pa.Table.from_batches(
-            pa.table({"raw": pa.array(lines, pa.string())}).to_batches(
-                max_chunksize=ARROW_BATCH_ROWS
-            )
-        )
-        connection.register("_json_lines", batch)
-        try:
-            connection.execute(_DAYS_SQL[fmt])
-        except duckdb.Error as error:
-            log.warning(
-                "DuckDB could not scan %d lines for their days (%s); Python reads them",
-                len(lines),
-                type(error).__name__,
-            )
-            python_days("", lines)
-            return
-        finally:
-            connection.unregister("_json_lines")
-        days.update(
-            day
-            for (day,) in connection.execute(
-                "select distinct cast(created_at as date)::varchar from _json_days "
-                f"where created_at >= '{FIRST_DAY:%Y-%m-%d}' and created_at < '{LAST_DAY}'"
-            ).fetchall()
-        )
-        leftovers = connection.execute(
-            "select raw from _json_days where created_at is null and trim(raw) <> ''"
-        ).fetchall()
-        connection.execute("drop table _json_days")
-        python_days("", (raw for (raw,) in leftovers))
-
-    for path, source in paths:
-        for _, chunk in _chunks(path):
-            try:
-                text = chunk.decode("utf-8")
-            except UnicodeDecodeError:
-                python_days(source, chunk.split(b"\n"))
-                continue
-            buffered.extend(text.split("\n"))
-            size += len(chunk)
-            if size >= CHUNK_BYTES:
-                flush()
-    flush()
-    return days
+    scan = _DayScan(connection, fmt)
+    items = chain.from_iterable(scan.add(path, source) for path, source in paths)
+    days = {
+        i.created_at.date().isoformat()
+        for i in chain(items, scan.flush())
+        if isinstance(i, Message)
+    }
+    return days | scan.days

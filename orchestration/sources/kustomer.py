@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._lines import iter_json_lines, parse_line
+from ._lines import parse_line, read_json_lines
 from .record import Message, Rejection, check
 
 # The objects flatten_resource takes fields from (their keys must be unique).
@@ -85,8 +85,7 @@ def read_kustomer(path: Path) -> Iterator[Message | Rejection]:
             raw = json.dumps(resource, ensure_ascii=False)
             yield _check_resource(resource, source, number, raw)
         return
-    for item in iter_json_lines(path, RECORD_OBJECTS):
-        yield item if isinstance(item, Rejection) else _check_resource(item[2], source, *item[:2])
+    yield from read_json_lines(path, kustomer_line)
 
 
 def kustomer_line(source: str, number: int, raw: str) -> Message | Rejection | None:

@@ -25,7 +25,7 @@ REQUIRED_FIELDS = (
 )
 
 # Sources spell direction in many ways; the warehouse knows two.
-_DIRECTIONS = {
+DIRECTIONS = {
     "in": "in",
     "inbound": "in",
     "incoming": "in",
@@ -156,7 +156,7 @@ def build_message(fields: Mapping[str, Any], source_name: str, source_row: int) 
     customer_id = _required_text(fields, "customer_id")
     channel = _required_text(fields, "channel").lower()
     raw_direction = _required_text(fields, "direction")
-    direction = _DIRECTIONS.get(raw_direction.lower())
+    direction = DIRECTIONS.get(raw_direction.lower())
     if direction is None:
         raise ContractError(f"unknown direction: {raw_direction!r} (expected 'in' or 'out')")
     if fields.get("created_at") in (None, ""):
