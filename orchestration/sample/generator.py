@@ -7,7 +7,12 @@ each on one channel, customer and agent taking turns, moods that change within a
 sentiment that is not flat (a few "incident" days), HTML e-mails with signatures and quoted
 history, short repeated acknowledgements, templated agent replies, a few percent of messages in
 Spanish, German, French and Portuguese, edits, re-sent versions of a message, and about 0.1%
-malformed lines that a reader must quarantine.
+malformed lines that a reader must quarantine. Only some conversations carry ``attributes.lang``
+(real exports often lack it), so the reader has to detect the language of the others.
+
+It also plants cases that tests count (see :func:`planted_cases`): e-mails whose quoted history
+or signature carries the opposite sentiment of the new text, and customer messages with
+fictional personal data (e-mail addresses, phone numbers, card numbers, IBANs, addresses).
 
 Everything is drawn from one ``random.Random(seed)`` and generated conversation by conversation,
 so the output is identical for a seed, any prefix of a long sample equals the shorter sample,
@@ -20,17 +25,25 @@ import json
 import os
 import random
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 from itertools import accumulate, islice
 from json.encoder import encode_basestring
 from pathlib import Path
+from typing import Any
 
 from orchestration.sample import phrases as P
 
-__all__ = ["SampleStats", "iter_sample_lines", "write_sample"]
+__all__ = [
+    "PLANTED_KINDS",
+    "PersonalData",
+    "SampleStats",
+    "iter_sample_lines",
+    "planted_cases",
+    "write_sample",
+]
 
 DEFAULT_END = datetime(2026, 1, 31, tzinfo=UTC)
 
@@ -69,6 +82,49 @@ MALFORMED_EVERY = 1000  # one malformed line at a random position in every block
 BAD_TIMESTAMPS = ("2026-13-45T99:00:00Z", "yesterday", "31/01/2026 10:00", "")
 EDIT_SUFFIXES = (" (edited)", " Thanks.", " 🙏", " Please reply ASAP.", " Sorry for the typo.")
 QUOTE_LINE_LIMIT = 12
+# Share of conversations whose messages carry attributes.lang; the rest leave it out.
+LANG_TAG_RATE = 0.3
+# Share of customer messages that carry fictional personal data (one item, sometimes two).
+PERSONAL_DATA_RATE = 0.02
+# Share of English inbound e-mails with quoted history, of a clearly positive or negative
+# customer, whose quoted history or signature is planted with the opposite sentiment (about a
+# third of such e-mails are neutral or mixed, so this plants about a quarter of them all).
+OPPOSITE_HISTORY_RATE = 0.31
+POLAR_MOODS = frozenset({"positive", "angry", "frustrated"})
+OPPOSITE_HISTORY = "email_opposite_history"
+
+# What a sample plants on purpose, by kind: ``planted_cases`` maps each kind to
+# ``{key: detail}``. Message-level kinds are keyed by message id; kinds added later may key
+# by conversation id, customer id or day ("YYYY-MM-DD") and say so here.
+PLANTED_KINDS = {
+    "email_opposite_history": (
+        "message id -> polarity of the new text (+1 or -1) of an English inbound e-mail whose "
+        "quoted history (or, for -1, possibly the signature) carries the opposite polarity"
+    ),
+    "personal_data": (
+        "message id -> list of PersonalData strings (exact text, with .kind and .region) "
+        "seeded into that customer message; later e-mails of the thread may quote them"
+    ),
+    "language": "message id -> true language of a message written without attributes.lang",
+}
+PlantedCases = MutableMapping[str, dict[str, Any]]
+
+
+class PersonalData(str):
+    """A piece of fictional personal data as written in a message.
+
+    It is the exact string (compare, hash and search it as a ``str``) and tells its ``kind``
+    ("email", "phone", "card", "iban" or "address") and ``region`` (ISO country code of a
+    phone number, IBAN or address; empty for e-mail addresses and cards).
+    """
+
+    kind: str
+    region: str
+
+    def __new__(cls, text: str, kind: str = "", region: str = "") -> PersonalData:
+        self = super().__new__(cls, text)
+        self.kind, self.region = kind, region
+        return self
 
 
 @dataclass
@@ -265,6 +321,7 @@ class _Conversation:
     ctx: dict[str, str]
     relationships: dict
     relationships_json: str
+    lang_json: str = ""  # ',"lang":"xx"' when the conversation's messages carry a lang tag
     new: bool = True
     last_email: tuple[str, str, int] | None = None  # (sender, plain text, time) to quote
 
@@ -282,6 +339,7 @@ class _Message:
     created: str
     updated: str
     t_updated: int  # seconds, to make a later version
+    planted: tuple[tuple[str, Any], ...] | None = None  # (kind, detail) planted in it
 
     def to_dict(self) -> dict:
         """The resource object as plain data."""
@@ -289,9 +347,9 @@ class _Message:
         attributes = {"channel": conv.channel, "direction": self.direction, "preview": self.preview}
         if self.body is not None:
             attributes["body"] = self.body
-        attributes.update(
-            lang=conv.customer.bank.lang, createdAt=self.created, updatedAt=self.updated
-        )
+        if conv.lang_json:
+            attributes["lang"] = conv.customer.bank.lang
+        attributes.update(createdAt=self.created, updatedAt=self.updated)
         if self.subject is not None:
             attributes["meta"] = {"subject": self.subject}
         return {
@@ -312,17 +370,25 @@ class _Message:
         )
         return (
             f'{{"type":"message","id":"{self.id}","attributes":{{"channel":"{conv.channel}",'
-            f'"direction":"{self.direction}","preview":{encode_basestring(self.preview)}{body},'
-            f'"lang":"{conv.customer.bank.lang}","createdAt":"{self.created}",'
+            f'"direction":"{self.direction}","preview":{encode_basestring(self.preview)}{body}'
+            f'{conv.lang_json},"createdAt":"{self.created}",'
             f'"updatedAt":"{self.updated}"{meta}}},"relationships":{conv.relationships_json}}}'
         )
 
 
 class _Random(random.Random):
-    """``random.Random`` with a faster ``choice`` (one ``random()`` call per pick)."""
+    """``random.Random`` with a faster ``choice`` and ``randrange`` (hence ``randint``).
+
+    Each takes one ``random()`` call; the ranges here are small, so the bias is nil.
+    """
 
     def choice(self, seq):
         return seq[int(self.random() * len(seq))]
+
+    def randrange(self, start, stop=None):
+        if stop is None:
+            return int(self.random() * start)
+        return start + int(self.random() * (stop - start))
 
 
 def _moods(arc: str, k: int, rng: random.Random) -> list[str]:
@@ -356,9 +422,15 @@ def _directions(length: int, rng: random.Random) -> list[str]:
 class _SampleStream:
     """Generates the sample line by line and counts what it wrote in ``stats``."""
 
-    def __init__(self, seed: int, end: datetime, days: int) -> None:
+    def __init__(
+        self, seed: int, end: datetime, days: int, planted: PlantedCases | None = None
+    ) -> None:
         if days < 1:
             raise ValueError("days must be at least 1")
+        self.planted = planted
+        if planted is not None:
+            for kind in PLANTED_KINDS:
+                planted.setdefault(kind, {})
         self.rng = _Random(seed)
         self.cal = _Calendar(self.rng, end, days)
         self.stats = SampleStats()
@@ -371,6 +443,10 @@ class _SampleStream:
         self.lang_cum = list(accumulate(P.LANGUAGE_WEIGHTS.values()))
         self.per_customer_cum = list(accumulate(CONVERSATIONS_PER_CUSTOMER))
         self.length_cum = {k: list(accumulate(w)) for k, w in LENGTH_WEIGHTS.items()}
+        self.personal_cum = {
+            lang: (tuple(kinds), list(accumulate(kinds.values())))
+            for lang, kinds in P.PERSONAL_KINDS.items()
+        }
 
     def _next_id(self, kind: str, width: int) -> str:
         self.counters[kind] += 1
@@ -379,33 +455,36 @@ class _SampleStream:
     # -- the stream --
 
     def lines(self) -> Iterator[str]:
-        """Endless JSON Lines text; callers take as many lines as they want."""
+        """Endless JSON Lines text; callers take as many lines as they want.
+
+        Each message is written after, sometimes, a newer version of an earlier message (one
+        loop without a generator per message: this is the hot path).
+        """
+        rng, stats, recent = self.rng, self.stats, self.recent
         while True:
             customer = self._customer()
-            count = self.rng.choices(range(1, 7), cum_weights=self.per_customer_cum)[0]
-            starts = sorted(self.cal.start_time(self.rng) for _ in range(count))
+            count = rng.choices(range(1, 7), cum_weights=self.per_customer_cum)[0]
+            starts = sorted(self.cal.start_time(rng) for _ in range(count))
             for start in starts:
                 conversation = self._conversation(customer, start)
                 for message in self._messages(conversation):
-                    yield from self._emit(message)
-
-    def _emit(self, message: _Message) -> Iterator[str]:
-        """Write a message, sometimes preceded by a newer version of an earlier message."""
-        if self.rng.random() < DUPLICATE_RATE and self.recent:
-            duplicate = self._duplicate()
-            if duplicate is not None:
-                yield self._line(duplicate)[0]
-        conversation = message.conversation
-        if conversation.new:
-            conversation.new = False
-            self.stats.conversations += 1
-            if conversation.customer.new:
-                conversation.customer.new = False
-                self.stats.customers += 1
-        line, well_formed = self._line(message)
-        if well_formed:
-            self.recent.append(message)
-        yield line
+                    if rng.random() < DUPLICATE_RATE and recent:
+                        duplicate = self._duplicate()
+                        if duplicate is not None:
+                            yield self._line(duplicate)[0]
+                    if conversation.new:
+                        conversation.new = False
+                        stats.conversations += 1
+                        if customer.new:
+                            customer.new = False
+                            stats.customers += 1
+                    line, well_formed = self._line(message)
+                    # a planted opposite-history e-mail is never re-sent with an edit suffix
+                    # ("Thanks."), which could tip its new text's polarity
+                    planted = message.planted
+                    if well_formed and (planted is None or planted[0][0] != OPPOSITE_HISTORY):
+                        recent.append(message)
+                    yield line
 
     def _line(self, message: _Message) -> tuple[str, bool]:
         """Encode a record, or corrupt it when this line is its block's malformed one.
@@ -413,6 +492,8 @@ class _SampleStream:
         Returns the line and whether it is well formed.
         """
         self.slot += 1
+        if self.planted is not None:
+            self._register(message)
         if self.slot != self.malformed_slot:
             self.stats.messages += 1
             return message.to_json(), True
@@ -420,6 +501,15 @@ class _SampleStream:
         self.malformed_slot = next_block + self.rng.randrange(MALFORMED_EVERY)
         self.stats.malformed += 1
         return self._malformed(message.to_dict()), False
+
+    def _register(self, message: _Message) -> None:
+        """Record what a written line planted (malformed lines too: their text was written)."""
+        planted, conv = self.planted, message.conversation
+        if not conv.lang_json:
+            planted["language"][message.id] = conv.customer.bank.lang
+        if message.planted:
+            for kind, detail in message.planted:
+                planted[kind][message.id] = detail
 
     def _malformed(self, record: dict) -> str:
         """One of four kinds of broken line a reader must reject."""
@@ -508,6 +598,7 @@ class _SampleStream:
             "conversation": {"data": {"type": "conversation", "id": conv_id}},
             "customer": {"data": {"type": "customer", "id": customer.id}},
         }
+        tagged = rng.random() < LANG_TAG_RATE
         return _Conversation(
             conv_id,
             customer,
@@ -519,6 +610,7 @@ class _SampleStream:
             ctx,
             relationships,
             json.dumps(relationships, separators=(",", ":")),
+            f',"lang":"{bank.lang}"' if tagged else "",
         )
 
     def _messages(self, conv: _Conversation) -> Iterator[_Message]:
@@ -532,21 +624,41 @@ class _SampleStream:
         n_out = directions.count("out")
         gap_lo, gap_hi = REPLY_GAPS[channel]
         t, j, mood = conv.start, 0, "neutral"
+        # only English e-mails get opposite history: VADER, which defines it, reads English
+        can_plant = channel == "email" and conv.customer.bank.lang == "en"
         for i, direction in enumerate(directions):
             if i:
                 t += gap_lo + int(rng.random() ** 2 * (gap_hi - gap_lo))
             if t > self.cal.hi:
                 return
-            if direction == "in":
-                mood = next(moods)
-                text = self._customer_text(conv, mood, first=i == 0, last=i == length - 1)
-            else:
+            plant = planted = None
+            if direction == "out":
                 text = self._agent_text(conv, i, j, n_out, mood)
                 j += 1
-            yield self._message(conv, direction, t, text)
+            elif (
+                (mood := next(moods)) in POLAR_MOODS
+                and can_plant
+                and conv.last_email is not None
+                and rng.random() < OPPOSITE_HISTORY_RATE
+            ):
+                text, plant = self._opposite_text(conv, mood)
+                planted = ((OPPOSITE_HISTORY, 1 if plant == "rant" else -1),)
+            else:
+                text, personal = self._customer_text(conv, mood, i == 0, i == length - 1)
+                if personal:
+                    planted = (("personal_data", personal),)
+            message = self._message(conv, direction, t, text, plant)
+            if planted:
+                message.planted = planted
+            yield message
 
-    def _message(self, conv: _Conversation, direction: str, t: int, text: list[str]) -> _Message:
-        """A message from its paragraphs; e-mails get an HTML or plain-text body."""
+    def _message(
+        self, conv: _Conversation, direction: str, t: int, text: list[str], plant: str | None
+    ) -> _Message:
+        """A message from its paragraphs; e-mails get an HTML or plain-text body.
+
+        ``plant`` (e-mails only) puts opposite sentiment in the quoted history or signature.
+        """
         created = updated = self.cal.iso(t)
         t_updated = t
         if self.rng.random() < EDIT_RATE:
@@ -556,7 +668,7 @@ class _SampleStream:
         if subject is not None and conv.last_email is not None:
             subject = "Re: " + subject
         if conv.channel == "email":
-            preview, body = self._email(conv, direction, t, text)
+            preview, body = self._email(conv, direction, t, text, plant)
         else:
             preview, body = text[0], None
         return _Message(
@@ -580,8 +692,13 @@ class _SampleStream:
         ctx["very"] = self.rng.choice(P.INTENSIFIERS)
         return template.format_map(ctx)
 
-    def _customer_text(self, conv: _Conversation, mood: str, first: bool, last: bool) -> list[str]:
-        """A customer's message as paragraphs: an opener, a follow-up or an acknowledgement."""
+    def _customer_text(
+        self, conv: _Conversation, mood: str, first: bool, last: bool
+    ) -> tuple[list[str], list[PersonalData] | None]:
+        """A customer's message as paragraphs: an opener, a follow-up or an acknowledgement.
+
+        Also returns the personal data seeded into it, if any.
+        """
         rng, bank = self.rng, conv.customer.bank
         email = conv.channel == "email"
         if first:
@@ -601,8 +718,13 @@ class _SampleStream:
         )
         if conv.channel == "twitter" and first:
             text = "@AcmeSupport " + text
+        personal = None
+        if rng.random() < PERSONAL_DATA_RATE:  # after decorating: shouting must not change it
+            sentence, personal = self._personal_data(conv)
+            text = text if email else text[: 278 - len(sentence)]
+            text = f"{text}{'. ' if text[-1].isalnum() else ' '}{sentence}"
         if not email:
-            return [text[:280]]
+            return [text[:280]], personal
         paragraphs = (
             [text]
             if text.startswith(bank.greetings_in_text)
@@ -611,7 +733,76 @@ class _SampleStream:
         if first and bank.email_extra and rng.random() < 0.8:
             paragraphs.append(rng.choice(bank.email_extra))
         paragraphs.append(f"{rng.choice(bank.signoffs)}\n{conv.customer.first}")
-        return paragraphs
+        return paragraphs, personal
+
+    def _opposite_text(self, conv: _Conversation, mood: str) -> tuple[list[str], str]:
+        """A short, clearly polar English e-mail whose history will carry the other polarity.
+
+        Returns its paragraphs and what to plant: "rant" (positive text quoting the customer's
+        own earlier angry e-mail), "praise" (negative text quoting an effusive agent reply) or
+        "signature" (negative text above a cheerful signature block).
+        """
+        rng, customer = self.rng, conv.customer
+        greeting = rng.choice(P.EMAIL_GREETINGS[:4])
+        if mood == "positive":
+            text, signoff, plant = rng.choice(P.RELIEVED), rng.choice(P.EMAIL_SIGNOFFS), "rant"
+        else:
+            text, signoff = rng.choice(P.COMPLAINTS), rng.choice(P.COMPLAINT_SIGNOFFS)
+            # a cheerful signature outweighs an agent's reply below it, not the customer's own
+            # earlier angry e-mail (when they write twice in a row): that one is replaced
+            own = conv.last_email[0] != P.SUPPORT_ADDRESS
+            plant = "praise" if rng.random() < 0.6 or own else "signature"
+        closing = f"{signoff}\n{customer.first}" if signoff else customer.first
+        return [greeting, self._fill(text, conv.ctx), closing], plant
+
+    def _personal_data(self, conv: _Conversation) -> tuple[str, list[PersonalData]]:
+        """One or two sentences with fictional personal data, in the customer's language."""
+        rng, lang = self.rng, conv.customer.bank.lang
+        kinds, cum = self.personal_cum[lang]
+        sentences, items = [], []
+        for _ in range(2 if rng.random() < 0.2 else 1):
+            kind = rng.choices(kinds, cum_weights=cum)[0]
+            if any(item.kind == kind for item in items):
+                continue
+            region = P.LANGUAGE_REGION.get(lang) or rng.choice(P.PERSONAL_REGIONS.get(kind, ("",)))
+            item, last4 = self._personal_value(conv.customer, kind, region)
+            place = rng.choice(P.PLACES[region]) if kind == "address" else ""
+            template = rng.choice(P.PERSONAL_SENTENCES[lang][kind])
+            sentences.append(template.format(value=item, last4=last4, place=place))
+            items.append(item)
+        return " ".join(sentences), items
+
+    def _personal_value(
+        self, customer: _Customer, kind: str, region: str
+    ) -> tuple[PersonalData, str]:
+        """A fictional value of a kind of personal data, and a card's last four digits."""
+        rng = self.rng
+        if kind == "email":
+            first, last = customer.first.lower(), customer.last.lower()
+            local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}_{last}"))
+            digits = str(rng.randrange(10, 100)) if rng.random() < 0.5 else ""
+            return PersonalData(f"{local}{digits}@{rng.choice(P.EMAIL_DOMAINS)}", kind), ""
+        if kind == "phone":
+            return PersonalData(_phone(rng, region), kind, region), ""
+        if kind == "card":
+            number = rng.choice(P.TEST_CARDS)
+            roll = rng.random()
+            if roll < 0.5:  # as printed on the card
+                groups = (4, 6, 5) if len(number) == 15 else (4, 4, 4, 4)
+                text = " ".join(_groups(number, groups))
+            elif roll < 0.7:
+                text = "-".join(_groups(number, (4, 4, 4, 4)))
+            else:
+                text = number
+            return PersonalData(text, kind), number[-4:]
+        if kind == "iban":
+            region = region if region in P.IBAN_BANKS else rng.choice(P.PERSONAL_REGIONS["iban"])
+            iban = _iban(rng, region)
+            text = " ".join(_groups(iban, (4,) * 8)) if rng.random() < 0.7 else iban
+            return PersonalData(text, kind, region), ""
+        number, street = str(rng.randint(1, 120)), rng.choice(P.STREETS[region])
+        text = f"{street} {number}" if region in ("DE", "ES", "PT") else f"{number} {street}"
+        return PersonalData(text, kind, region), ""
 
     def _opener(self, bank: _Bank, topic: str, mood: str, email: bool) -> list[str]:
         """The first message's sentences: the issue, details, feelings and a question."""
@@ -699,36 +890,80 @@ class _SampleStream:
     # -- e-mail bodies --
 
     def _email(
-        self, conv: _Conversation, direction: str, t: int, paragraphs: list[str]
+        self,
+        conv: _Conversation,
+        direction: str,
+        t: int,
+        paragraphs: list[str],
+        plant: str | None = None,
     ) -> tuple[str, str]:
-        """The preview (plain start) and full body of an e-mail, quoting the last one."""
+        """The preview (plain start) and full body of an e-mail, quoting the last one.
+
+        ``plant`` replaces what the e-mail quotes or its signature: "rant" quotes the customer's
+        own furious first e-mail, "praise" an effusive agent reply, "signature" signs off with
+        a cheerful block.
+        """
         rng, customer = self.rng, conv.customer
+        address = f"{customer.first} {customer.last} <{customer.email}>"
         if direction == "in":
-            signature = self._fill(rng.choice(customer.bank.signatures), conv.ctx)
-            sender = f"{customer.first} {customer.last} <{customer.email}>"
+            signatures = P.POSITIVE_SIGNATURES if plant == "signature" else customer.bank.signatures
+            signature = self._fill(rng.choice(signatures), conv.ctx)
+            sender = address
         else:
             signature, paragraphs = paragraphs[-1], paragraphs[:-1]
             sender = P.SUPPORT_ADDRESS
         plain = "\n\n".join(paragraphs)
         quote = conv.last_email
+        if plant == "rant":
+            quote = (address, self._rant(conv), conv.start)
+        elif plant == "praise":
+            quote = (P.SUPPORT_ADDRESS, self._praise(conv), quote[2])
         history = f"{plain}\n\n{signature}"
         html = rng.random() < 0.85
-        outlook = customer.bank.quote_header is None and rng.random() < 0.35
+        style = "gmail"
+        if customer.bank.quote_header is None:
+            roll = rng.random()
+            style = "outlook" if roll < 0.35 else "apple" if roll < 0.5 else "gmail"
         parts = [_html_paragraphs(paragraphs, signature) if html else history]
         if quote is not None:
-            header = self._quote_header(conv, quote, outlook, to=sender)
-            parts.append(_quote(header, quote[1], html, outlook))
-            history += "\n\n" + _quote(header, quote[1], False, outlook)
+            to = address if quote[0] == P.SUPPORT_ADDRESS else P.SUPPORT_ADDRESS
+            header = self._quote_header(conv, quote, style, to)
+            parts.append(_quote(header, quote[1], html, style))
+            history += "\n\n" + _quote(header, quote[1], False, style)
         conv.last_email = (sender, history, t)
         body = "".join(parts) if html else "\n\n".join(parts)
         if html:
             body = f"<html><body>{body}</body></html>"
         return plain[:200], body
 
+    def _rant(self, conv: _Conversation) -> str:
+        """The customer's earlier furious e-mail about the conversation's topic, as plain text."""
+        rng, bank = self.rng, conv.customer.bank
+        opener = self._fill(rng.choice(bank.openers_negative[conv.topic]), conv.ctx)
+        rant = rng.sample(P.RANTS, 6)
+        return (
+            f"{rng.choice(P.EMAIL_GREETINGS[:4])}\n\n{opener} {' '.join(rant[:3])}\n\n"
+            f"{' '.join(rant[3:])}\n\n{conv.customer.first}"
+        )
+
+    def _praise(self, conv: _Conversation) -> str:
+        """An agent's effusive reply, as plain text with the agent's signature."""
+        rng, ctx = self.rng, conv.ctx
+        first, second, third = rng.sample(P.PRAISE, 3)
+        return (
+            f"{self._fill(conv.customer.bank.agent_greeting, ctx)}\n\n{first} {second}\n\n"
+            f"{third} {rng.choice(P.PRAISE_CLOSINGS)}\n\n"
+            f"{self._fill(conv.customer.bank.agent_signature, ctx)}"
+        )
+
     def _quote_header(
-        self, conv: _Conversation, quote: tuple[str, str, int], outlook: bool, to: str
+        self, conv: _Conversation, quote: tuple[str, str, int], style: str, to: str
     ) -> str:
-        """'On Mon, Jan 5, 2026 at 10:02 AM X wrote:' or Outlook's From/Sent/To/Subject."""
+        """The line or block above quoted history, in the style of a mail client.
+
+        Gmail: 'On Mon, Jan 5, 2026 at 10:02 AM X wrote:' (or the language's own words);
+        Apple Mail: 'On Jan 5, 2026, at 10:02 AM, X wrote:'; Outlook: From/Sent/To/Subject.
+        """
         sender, _, t = quote
         bank = conv.customer.bank
         date, hour, minute = self.cal.parts(t)
@@ -742,16 +977,89 @@ class _SampleStream:
                 sender=sender,
             )
         h12, ampm = (hour % 12 or 12), ("AM" if hour < 12 else "PM")
-        if not outlook:
+        month = bank.months[date.month - 1]
+        if style == "gmail":
             return (
-                f"On {P.WEEKDAYS_EN[date.weekday()][:3]}, {bank.months[date.month - 1]} "
+                f"On {P.WEEKDAYS_EN[date.weekday()][:3]}, {month} "
                 f"{date.day}, {date.year} at {h12}:{minute:02d} {ampm} {sender} wrote:"
+            )
+        if style == "apple":
+            return (
+                f"On {month} {date.day}, {date.year}, at {h12}:{minute:02d} {ampm}, {sender} wrote:"
             )
         sent = (
             f"{P.WEEKDAYS_EN[date.weekday()]}, {P.MONTHS_EN[date.month - 1]} {date.day}, "
             f"{date.year} {h12}:{minute:02d} {ampm}"
         )
         return f"From: {sender}\nSent: {sent}\nTo: {to}\nSubject: {conv.subject}"
+
+
+def _groups(text: str, sizes: tuple[int, ...]) -> list[str]:
+    """``text`` cut into groups of the given sizes (the last group takes what is left)."""
+    out, start = [], 0
+    for size in sizes:
+        if start >= len(text):
+            break
+        out.append(text[start : start + size])
+        start += size
+    if start < len(text):
+        out[-1] += text[start:]
+    return out
+
+
+def _phone(rng: random.Random, region: str) -> str:
+    """A fictional phone number of a region, in a national or international format."""
+    roll = rng.random()
+    if region == "US":
+        area, line = rng.choice(P.US_AREA_CODES), f"01{rng.randrange(100):02d}"
+        if roll < 0.6:
+            return f"({area}) 555-{line}"
+        return f"{area}-555-{line}" if roll < 0.8 else f"+1 {area} 555 {line}"
+    prefix, width = rng.choice(P.FICTION_PHONES[region])
+    digits = f"{rng.randrange(10**width):0{width}d}"
+    if region == "FR":
+        national = f"{prefix} {digits[:2]} {digits[2:]}"
+        return national if roll < 0.7 else "+33 " + national[1:]
+    national = prefix + digits
+    if roll < 0.7:
+        return national
+    code = "+44 " if region == "GB" else "+49 "
+    return code + national[1:]
+
+
+def _iban_check(country: str, bban: str) -> str:
+    """The two check digits of an IBAN (ISO 13616, mod 97)."""
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{98 - int(digits) % 97:02d}"
+
+
+def _ccc_digit(digits: str) -> str:
+    """A Spanish account (CCC) control digit."""
+    weights = (1, 2, 4, 8, 5, 10, 9, 7, 3, 6)
+    value = 11 - sum(w * int(d) for w, d in zip(weights, digits, strict=True)) % 11
+    return "0" if value == 11 else "1" if value == 10 else str(value)
+
+
+def _iban(rng: random.Random, country: str) -> str:
+    """A compact IBAN with valid check digits (and national checks) for a fictional account."""
+    bank = rng.choice(P.IBAN_BANKS[country])
+
+    def digits(n: int) -> str:
+        return "".join(str(rng.randrange(10)) for _ in range(n))
+
+    if country == "GB":
+        bban = bank + digits(14)
+    elif country in ("DE", "NL"):
+        bban = bank + digits(10)
+    elif country == "ES":
+        branch, account = digits(4), digits(10)
+        check = _ccc_digit("00" + bank + branch) + _ccc_digit(account)
+        bban = bank + branch + check + account
+    else:  # FR: bank, branch, account and the RIB key
+        branch, account = digits(5), digits(11)
+        key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
+        bban = f"{bank}{branch}{account}{key:02d}"
+    return country + _iban_check(country, bban) + bban
 
 
 def _append_to_paragraph(text: str, suffix: str, end: str) -> str:
@@ -775,9 +1083,10 @@ def _html_lines(text: str) -> str:
     return escape(text, quote=False).replace("\n", "<br>")
 
 
-def _quote(header: str, quoted: str, html: bool, outlook: bool) -> str:
-    """Earlier history: Gmail's blockquote / '>' lines, or Outlook's header block."""
+def _quote(header: str, quoted: str, html: bool, style: str) -> str:
+    """Earlier history: Gmail's or Apple Mail's blockquote / '>' lines, or Outlook's block."""
     lines = quoted.split("\n")[:QUOTE_LINE_LIMIT]
+    outlook = style == "outlook"
     if html and outlook:
         head = "<br>".join(
             f"<b>{escape(k)}:</b>{escape(v)}"
@@ -785,6 +1094,12 @@ def _quote(header: str, quoted: str, html: bool, outlook: bool) -> str:
         )
         return (
             f'<hr><div id="divRplyFwdMsg">{head}</div><div>{_html_lines(chr(10).join(lines))}</div>'
+        )
+    if html and style == "apple":
+        return (
+            f'<div><br><blockquote type="cite">{escape(header, quote=False)}<br><br></blockquote>'
+            f'</div><blockquote type="cite"><div>{_html_lines(chr(10).join(lines))}</div>'
+            "</blockquote>"
         )
     if html:
         return (
@@ -794,6 +1109,8 @@ def _quote(header: str, quoted: str, html: bool, outlook: bool) -> str:
         )
     if outlook:
         return "________________________________\n" + header + "\n\n" + "\n".join(lines)
+    if style == "apple":
+        return header + "\n\n" + "\n".join(f"> {line}" if line else ">" for line in lines)
     return header + "\n" + "\n".join(f"> {line}" if line else ">" for line in lines)
 
 
@@ -801,34 +1118,72 @@ def _quote(header: str, quoted: str, html: bool, outlook: bool) -> str:
 
 
 def _stream(
-    messages: int, seed: int, end: datetime, days: int
+    messages: int, seed: int, end: datetime, days: int, planted: PlantedCases | None = None
 ) -> tuple[Iterator[str], _SampleStream]:
     """The first ``messages`` lines of the sample and the stream that counts them."""
     if messages < 0:
         raise ValueError("messages must not be negative")
-    stream = _SampleStream(seed, end, days)
+    stream = _SampleStream(seed, end, days, planted)
     return islice(stream.lines(), messages), stream
 
 
 def iter_sample_lines(
-    messages: int, seed: int = 7, end: datetime = DEFAULT_END, days: int = 90
+    messages: int,
+    seed: int = 7,
+    end: datetime = DEFAULT_END,
+    days: int = 90,
+    planted: PlantedCases | None = None,
 ) -> Iterator[str]:
     """Yield JSON Lines text (without trailing newline) for about `messages` lines in total.
 
     Exactly ``messages`` lines are yielded, malformed ones included. Lines are produced lazily,
     conversation by conversation, so any number can be streamed in constant memory; the first
     ``k`` lines of a sample are the same whatever ``messages`` is.
+
+    ``planted``, a dict, is filled as lines are yielded with what they plant (see
+    :func:`planted_cases`); without it nothing is kept. It does not change the lines.
     """
-    lines, _ = _stream(messages, seed, end, days)
+    lines, _ = _stream(messages, seed, end, days, planted)
     return lines
+
+
+def planted_cases(
+    messages: int, seed: int = 7, end: datetime = DEFAULT_END, days: int = 90
+) -> dict[str, dict[str, Any]]:
+    """What the sample of these arguments plants on purpose, by kind (see ``PLANTED_KINDS``).
+
+    Returns ``{kind: {key: detail}}`` with every kind of ``PLANTED_KINDS`` (perhaps empty);
+    message-level kinds are keyed by message id and cover every line written, malformed ones
+    included (their text was written too):
+
+    - ``"email_opposite_history"``: +1 or -1, the VADER polarity of the new text of an English
+      inbound e-mail whose raw body (quoted history, signature) scores the other way;
+    - ``"personal_data"``: the list of :class:`PersonalData` strings seeded into a customer
+      message (later e-mails of its thread may quote them again);
+    - ``"language"``: the true language of each message written without ``attributes.lang``
+      (the others carry it).
+
+    It generates the sample again, so it takes as long; to get the lines and the cases in one
+    pass, give ``planted={}`` to :func:`iter_sample_lines` or :func:`write_sample`.
+    """
+    planted: dict[str, dict[str, Any]] = {}
+    for _ in iter_sample_lines(messages, seed, end, days, planted):
+        pass
+    return planted
 
 
 def write_sample(path: str | os.PathLike, messages: int, seed: int = 7, **kw) -> SampleStats:
     """Write the sample to `path` (JSON Lines, UTF-8), creating parent dirs. Returns counts.
 
-    ``kw`` takes ``end`` and ``days`` as in :func:`iter_sample_lines`.
+    ``kw`` takes ``end``, ``days`` and ``planted`` as in :func:`iter_sample_lines`.
     """
-    lines, stream = _stream(messages, seed, kw.pop("end", DEFAULT_END), kw.pop("days", 90))
+    lines, stream = _stream(
+        messages,
+        seed,
+        kw.pop("end", DEFAULT_END),
+        kw.pop("days", 90),
+        kw.pop("planted", None),
+    )
     if kw:
         raise TypeError(f"unexpected arguments: {', '.join(sorted(kw))}")
     target = Path(path)

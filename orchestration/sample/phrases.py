@@ -919,3 +919,202 @@ LANGUAGES = {
     },
 }
 LANGUAGE_WEIGHTS = {"es": 40, "de": 25, "fr": 25, "pt": 10}
+
+# --- Planted cases ------------------------------------------------------------------------
+# Texts the generator plants on purpose so that tests can count what the warehouse does with
+# them (see ``planted_cases`` in the generator). The e-mails below are built so that VADER
+# scores the raw e-mail with the opposite polarity of the new text alone; keep each new text
+# short (its preview must hold all of it) and each quoted block much stronger than it. VADER
+# reads a negation ("not", "never", "n't") up to three words back, across sentence ends, so
+# no sentiment word comes in the first three words of a sentence here.
+
+# Positive new text of a customer whose quoted history is their own earlier angry e-mail.
+RELIEVED = (
+    "Update on my email below: everything arrived this morning and it's perfect. "
+    "Thank you so much, really great service!",
+    "Good news, it's all sorted now and I'm really happy with the result. Thank you, "
+    "I really appreciate your help!",
+    "Quick update: order #{order} turned up today and everything is great. Thanks, lovely "
+    "service as always!",
+    "All good now, the refund came through this morning. Thanks so much for your help, "
+    "much appreciated!",
+    "It's working perfectly now. Thank you for the help, much appreciated!",
+    "{agent} sorted it all out for me, brilliant work. Thank you, I'm a happy customer again!",
+    "Just to let you know it's resolved, thanks! Excellent support from your team, very grateful.",
+)
+# The customer's earlier e-mail, quoted under a relieved one: long and furious.
+RANTS = (
+    "This is absolutely unacceptable and I am furious.",
+    "Your customer service is the worst and most useless I have ever dealt with.",
+    "Right now I feel cheated and I am disgusted by how I have been treated.",
+    "It is a disgrace, a scam and a total rip-off.",
+    "I am extremely angry and very disappointed.",
+    "This whole experience has been horrible and stressful.",
+    "So far I have wasted hours of my life on this and I am sick of your useless excuses.",
+    "Your staff are rude, incompetent and clearly do not care.",
+    "If this is not fixed today I will leave terrible, angry reviews everywhere.",
+    "As a customer I hate being lied to, and that is exactly what has happened here.",
+    "It has been shameful, pathetic service from start to finish.",
+)
+# Negative new text of a customer who quotes an effusive agent reply or signs off cheerfully.
+COMPLAINTS = (
+    "This is still broken and I'm really disappointed. Nothing you suggested has worked.",
+    "It is still not fixed after all this time. I'm frustrated and fed up with this useless "
+    "service.",
+    "The replacement arrived damaged as well. This is awful and I'm very upset.",
+    "I'm still waiting for my refund and this is getting ridiculous. Very disappointed and "
+    "annoyed.",
+    "Your fix failed completely and I wasted my whole evening on this.",
+    "This is not good enough. The problem is back and I'm upset.",
+    "The charge is still there and I'm furious. This is unacceptable.",
+)
+COMPLAINT_SIGNOFFS = ("Regards,", "")
+# An agent's cheerful reply, as a complaining customer's e-mail quotes it.
+PRAISE = (
+    "Great news! I'm delighted to let you know that everything has been sorted and you're all set.",
+    "Thank you so much for your patience and kindness, it has been a real pleasure helping you.",
+    "We truly appreciate you as a valued customer and we're thrilled to have you with us!",
+    "I'm so glad we could help, and I hope you love your order as much as we do!",
+    "Your feedback means the world to us and we're happy it all worked out perfectly.",
+    "It's wonderful to hear from you, and I'm excited that everything is working great now.",
+)
+PRAISE_CLOSINGS = (
+    "Have a wonderful, fantastic day! 😊",
+    "Wishing you a brilliant week ahead, enjoy!",
+    "Thanks again, and have a lovely, happy weekend!",
+)
+# A cheerful closing block under a customer's signature ("-- " line first, so it is one).
+POSITIVE_SIGNATURES = (
+    "-- \n{first} {last}\n\nHave a wonderful, fantastic day! Best wishes and many thanks, "
+    "and keep smiling - you're awesome! 😊",
+    '-- \n{first} {last}\nProud volunteer, Happy Paws Rescue\n"Love, laugh and enjoy every '
+    'beautiful moment - life is wonderful!" Thank you for your kind support ❤️',
+    "-- \n{first}\n\nWarmest wishes, lots of love and gratitude. Stay happy, healthy and "
+    "blessed, and keep smiling! Have a great day 🌻",
+    "-- \n{first} {last}\nCustomer Happiness Lead, Sunshine Bakery\nSpreading joy, smiles "
+    "and delicious treats - thank you for being awesome! Have a lovely day!",
+    "-- \n{first} {last}\n\nWishing you joy, peace, love and a truly wonderful, happy day! "
+    "Kind regards and many thanks. 🌞",
+)
+
+# Personal data: sentences that carry one item, per language and kind, and the fictional
+# values that fill them. Phones are in ranges reserved for drama or valid test ranges
+# (US 555-01xx, Ofcom's 020 7946 0xxx, ARCEP's fiction blocks, Germany's drama blocks), cards
+# are the card networks' published test numbers, addresses are common street names.
+PERSONAL_SENTENCES = {
+    "en": {
+        "email": (
+            "You can reach me at {value}.",
+            "Please use my other email, {value}, from now on.",
+            "My work address is {value} if that's easier.",
+        ),
+        "phone": (
+            "You can reach me on {value}.",
+            "My number is {value}, call me any time after 5pm.",
+            "Please call me back on {value}.",
+        ),
+        "card": (
+            "My card ending {last4} was charged twice: {value}.",
+            "The card I used is {value}.",
+            "I paid with my card {value}, can you check it?",
+        ),
+        "iban": (
+            "Please send the refund to my bank account, IBAN {value}.",
+            "My IBAN is {value}.",
+        ),
+        "address": (
+            "Please send it to {value}{place}.",
+            "My address is {value}{place}.",
+            "The parcel should go to {value}{place}, not the old address.",
+        ),
+    },
+    "es": {
+        "email": ("Podéis escribirme a {value}.", "Mi otro correo es {value}."),
+        "card": ("Me cobraron dos veces en la tarjeta {value}.", "Pagué con la tarjeta {value}."),
+        "iban": ("Mi IBAN es {value}.", "Devolvedme el dinero a la cuenta {value}."),
+        "address": ("Enviadlo a {value}{place}, por favor.", "Mi dirección es {value}{place}."),
+    },
+    "de": {
+        "email": ("Sie erreichen mich unter {value}.", "Meine andere E-Mail ist {value}."),
+        "phone": ("Sie erreichen mich unter {value}.", "Rufen Sie mich bitte unter {value} an."),
+        "card": ("Meine Karte {value} wurde zweimal belastet.", "Ich habe mit {value} bezahlt."),
+        "iban": ("Bitte erstatten Sie den Betrag auf mein Konto {value}.", "Meine IBAN: {value}."),
+        "address": (
+            "Bitte schicken Sie es an {value}{place}.",
+            "Meine Adresse ist {value}{place}.",
+        ),
+    },
+    "fr": {
+        "email": ("Vous pouvez m'écrire à {value}.", "Mon autre adresse e-mail est {value}."),
+        "phone": ("Vous pouvez me joindre au {value}.", "Mon numéro est le {value}."),
+        "card": ("Ma carte {value} a été débitée deux fois.", "J'ai payé avec la carte {value}."),
+        "iban": ("Merci de me rembourser sur mon compte {value}.", "Mon IBAN : {value}."),
+        "address": (
+            "Merci de l'envoyer au {value}{place}.",
+            "Mon adresse est le {value}{place}.",
+        ),
+    },
+    "pt": {
+        "email": ("Podem me escrever em {value}.", "Meu outro e-mail é {value}."),
+        "card": ("Fui cobrado duas vezes no cartão {value}.", "Paguei com o cartão {value}."),
+        "iban": ("Meu IBAN é {value}.",),
+        "address": ("Por favor, enviem para {value}{place}.", "Meu endereço é {value}{place}."),
+    },
+}
+# Kinds of personal data per language, with weights; regions of phones and addresses.
+PERSONAL_KINDS = {
+    "en": {"email": 25, "phone": 30, "card": 15, "iban": 10, "address": 20},
+    "es": {"email": 30, "card": 20, "iban": 20, "address": 30},
+    "de": {"email": 20, "phone": 30, "card": 15, "iban": 15, "address": 20},
+    "fr": {"email": 20, "phone": 30, "card": 15, "iban": 15, "address": 20},
+    "pt": {"email": 30, "card": 20, "iban": 20, "address": 30},
+}
+PERSONAL_REGIONS = {  # phone and address regions an English speaker writes, most often first
+    "phone": ("US", "US", "US", "GB", "FR", "DE"),
+    "address": ("US", "US", "GB", "FR", "DE", "ES"),
+    "iban": ("GB", "DE", "FR", "ES", "NL"),
+}
+LANGUAGE_REGION = {"es": "ES", "de": "DE", "fr": "FR", "pt": "PT"}
+EMAIL_DOMAINS = ("example.com", "example.org")
+US_AREA_CODES = ("201", "202", "206", "212", "305", "312", "404", "415", "512", "617", "713")
+# Fixed-line blocks reserved for fiction: (national prefix as written, digits to add).
+FICTION_PHONES = {
+    "GB": (("020 7946 0", 3), ("0161 496 0", 3), ("0113 496 0", 3)),
+    "FR": (("01 99 00", 4), ("02 61 91", 4), ("03 53 01", 4), ("04 65 71", 4), ("05 36 49", 4)),
+    "DE": (("030 23125 ", 3), ("069 90009 ", 3), ("040 66969 ", 3), ("089 99998 ", 3)),
+}
+TEST_CARDS = (
+    "4111111111111111",
+    "4242424242424242",
+    "4012888888881881",
+    "4000056655665556",
+    "5555555555554444",
+    "5105105105105100",
+    "5200828282828210",
+    "6011111111111117",
+    "3566002020360505",
+    "378282246310005",
+)
+STREETS = {
+    "US": ("Baker Street", "Elm Street", "Maple Avenue", "Oak Lane", "Park Avenue"),
+    "GB": ("Baker Street", "Station Road", "Church Lane", "Mill Road", "High Street"),
+    "FR": ("rue de la Paix", "rue Victor Hugo", "avenue Jean Jaurès", "boulevard Voltaire"),
+    "DE": ("Hauptstraße", "Bahnhofstraße", "Schillerstraße", "Gartenweg", "Lindenallee"),
+    "ES": ("Calle Mayor", "Calle de Alcalá", "Avenida de la Constitución", "Calle del Sol"),
+    "PT": ("Rua Augusta", "Rua do Ouro", "Avenida da Liberdade", "Rua das Flores"),
+}
+PLACES = {
+    "US": (", Springfield, IL 62704", ", Portland, OR 97205", ", Austin, TX 78701", ""),
+    "GB": (", London NW1 6XE", ", Manchester M1 2AB", ", Leeds LS1 4DY", ""),
+    "FR": (", 75002 Paris", ", 69002 Lyon", ", 33000 Bordeaux", ""),
+    "DE": (", 10115 Berlin", ", 80331 München", ", 50667 Köln", ""),
+    "ES": (", 28013 Madrid", ", 08002 Barcelona", ", 41001 Sevilla", ""),
+    "PT": (", 1100-053 Lisboa", ", 4000-322 Porto", ""),
+}
+IBAN_BANKS = {  # national bank identifiers (fictional-looking, valid in form)
+    "GB": ("WEST", "NWBK", "BARC", "MIDL"),
+    "DE": ("37040044", "10020030", "50010517", "20041133"),
+    "FR": ("20041", "30006", "10107", "30004"),
+    "ES": ("2100", "0049", "0182", "2038"),
+    "NL": ("ABNA", "INGB", "RABO", "TRIO"),
+}

@@ -1,7 +1,9 @@
-"""Unit tests of the sample generator: determinism, shape, realism and laziness."""
+"""Unit tests of the sample generator: determinism, shape, realism, laziness and the cases it
+plants on purpose (opposite-sentiment e-mail history, personal data, missing language tags)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import statistics
@@ -10,9 +12,13 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
+import phonenumbers
 import pytest
+from stdnum import iban, luhn
 
 from orchestration.sample import SampleStats, iter_sample_lines, write_sample
+from orchestration.sample import phrases as P
+from orchestration.sample.generator import PLANTED_KINDS, PersonalData, planted_cases
 
 N = 10_000
 CHANNELS = {"email", "chat", "sms", "twitter", "facebook", "instagram", "whatsapp"}
@@ -40,7 +46,7 @@ def _valid(line: str) -> dict | None:
         assert re.fullmatch(r"cust_\d{7}", relationships["customer"]["data"]["id"])
         assert attributes["channel"] in CHANNELS
         assert attributes["direction"] in ("in", "out")
-        assert attributes["lang"] in LANGS
+        assert attributes.get("lang", "en") in LANGS  # often absent, as in real exports
         assert isinstance(attributes["preview"], str) and attributes["preview"]
         assert ("body" in attributes) == (attributes["channel"] == "email")
         assert ("meta" in attributes) == (attributes["channel"] == "email")
@@ -57,14 +63,32 @@ def _text(record: dict) -> str:
     return attributes.get("body") or attributes["preview"]
 
 
+def _latest(records: list[dict]) -> dict[str, dict]:
+    """The last version of each message, by id (what a reader keeps)."""
+    return {r["id"]: r for r in records}
+
+
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """A 10k-line sample: its path, stats, raw lines and the well-formed records."""
+def generated(tmp_path_factory):
+    """A 10k-line sample written once, with what it planted."""
     path = tmp_path_factory.mktemp("sample") / "nested" / "messages.jsonl"
-    stats = write_sample(path, N, seed=7)
+    planted: dict[str, dict] = {}
+    stats = write_sample(path, N, seed=7, planted=planted)
     lines = path.read_text(encoding="utf-8").splitlines()
     records = [r for r in map(_valid, lines) if r is not None]
-    return path, stats, lines, records
+    return path, stats, lines, records, planted
+
+
+@pytest.fixture(scope="module")
+def sample(generated):
+    """The 10k-line sample: its path, stats, raw lines and the well-formed records."""
+    return generated[:4]
+
+
+@pytest.fixture(scope="module")
+def planted(generated):
+    """What the 10k-line sample planted: kind -> {message id: detail}."""
+    return generated[4]
 
 
 def test_same_seed_same_bytes_and_different_seed_differs(tmp_path):
@@ -238,13 +262,15 @@ def test_agent_texts_repeat_templates(sample):
     assert Counter(chat).most_common(1)[0][1] > 0.02 * len(chat)
 
 
-def test_some_messages_are_not_english(sample):
+def test_some_messages_are_not_english(sample, planted):
     _, _, _, records = sample
-    langs = Counter(r["attributes"]["lang"] for r in records)
+    true = planted["language"]
+    lang = {r["id"]: r["attributes"].get("lang") or true[r["id"]] for r in records}
+    langs = Counter(lang[r["id"]] for r in records)
     share = 1 - langs["en"] / len(records)
     assert 0.01 <= share <= 0.06
     assert len(set(langs) - {"en"}) >= 3
-    spanish = [r["attributes"]["preview"] for r in records if r["attributes"]["lang"] == "es"]
+    spanish = [r["attributes"]["preview"] for r in records if lang[r["id"]] == "es"]
     assert any(re.search(r"\b(pedido|gracias|hola)\b", t, re.I) for t in spanish)
 
 
@@ -275,7 +301,8 @@ def test_no_real_email_addresses(sample):
     texts = "\n".join(_text(r) for r in records)  # e-mail previews are cut at 200 characters
     domains = set(re.findall(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", texts))
     domains = {d.lower() for d in domains}
-    assert domains and all(d == "example.com" or d.endswith(".example") for d in domains)
+    allowed = {"example.com", "example.org"}
+    assert domains and all(d in allowed or d.endswith(".example") for d in domains)
 
 
 def test_iter_is_lazy():
@@ -292,3 +319,169 @@ def test_rejects_bad_arguments(tmp_path):
         write_sample(tmp_path / "s.jsonl", 10, days=0)
     with pytest.raises(TypeError):
         write_sample(tmp_path / "s.jsonl", 10, colour="blue")
+
+
+# --- planted cases ---------------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^>]+>")
+# A quoted earlier message: Gmail / Apple Mail "... wrote:", Outlook's header block, or HTML.
+_HAS_HISTORY = re.compile(r" wrote:|^Sent: |divRplyFwdMsg|<blockquote", re.M)
+
+
+def _true_language(record: dict, planted: dict) -> str:
+    return record["attributes"].get("lang") or planted["language"][record["id"]]
+
+
+def test_planted_cases_are_keyed_by_kind_and_do_not_change_the_lines(sample, planted):
+    _, _, lines, records = sample
+    assert set(planted) == set(PLANTED_KINDS)
+    assert planted == planted_cases(N, seed=7)
+    collector: dict = {}
+    assert list(iter_sample_lines(N, seed=7, planted=collector)) == lines
+    assert collector == planted
+    ids = {r["id"] for r in records}
+    for kind, cases in planted.items():
+        assert cases, kind
+        # every case is a message of the sample (a few may be on malformed lines)
+        assert len(set(cases) - ids) <= 0.01 * len(cases) + 2, kind
+
+
+def test_planted_cases_are_deterministic_and_prefix_stable():
+    a, b, c = planted_cases(3000, seed=11), planted_cases(3000, seed=11), planted_cases(3000, 12)
+    assert a == b and a != c
+    shorter = planted_cases(1234, seed=11)
+    ids = {json.loads(line)["id"] for line in iter_sample_lines(1234, seed=11) if _valid(line)}
+    for kind, cases in shorter.items():
+        assert set(cases) <= set(a[kind])
+        assert {k: v for k, v in a[kind].items() if k in ids} == {
+            k: v for k, v in cases.items() if k in ids
+        }
+
+
+def test_language_tag_only_on_some_conversations(sample, planted):
+    _, _, _, records = sample
+    untagged = planted["language"]
+    share = sum("lang" not in r["attributes"] for r in records) / len(records)
+    assert 0.6 <= share <= 0.8
+    tagged_by_conversation = defaultdict(set)
+    for r in records:
+        tagged = "lang" in r["attributes"]
+        assert tagged == (r["id"] not in untagged)
+        tagged_by_conversation[r["relationships"]["conversation"]["data"]["id"]].add(tagged)
+    assert all(len(v) == 1 for v in tagged_by_conversation.values())
+    assert set(untagged.values()) == LANGS
+    # the true language of an untagged message is its customer's, as on tagged ones
+    by_customer = defaultdict(set)
+    for r in records:
+        by_customer[r["relationships"]["customer"]["data"]["id"]].add(_true_language(r, planted))
+    assert all(len(v) == 1 for v in by_customer.values())
+
+
+def test_opposite_history_emails_are_a_quarter_of_english_replies(sample, planted):
+    _, _, _, records = sample
+    opposite = planted["email_opposite_history"]
+    latest = _latest(records)
+    for message_id, polarity in opposite.items():
+        attributes = latest[message_id]["attributes"]
+        assert polarity in (1, -1)
+        assert attributes["channel"] == "email" and attributes["direction"] == "in"
+        assert _true_language(latest[message_id], planted) == "en"
+        assert _HAS_HISTORY.search(attributes["body"])
+    eligible = [
+        r
+        for r in latest.values()
+        if r["attributes"]["channel"] == "email"
+        and r["attributes"]["direction"] == "in"
+        and _true_language(r, planted) == "en"
+        and _HAS_HISTORY.search(r["attributes"]["body"])
+    ]
+    share = sum(r["id"] in opposite for r in eligible) / len(eligible)
+    assert 0.18 <= share <= 0.32  # measured 0.24-0.25 on 100k-line samples
+    polarities = Counter(opposite.values())
+    assert polarities[1] > 0.2 * len(opposite) and polarities[-1] > 0.2 * len(opposite)
+    bodies = [latest[i]["attributes"]["body"] for i in opposite]
+    assert any('class="gmail_quote"' in b for b in bodies)  # Gmail HTML
+    assert any('blockquote type="cite"' in b for b in bodies)  # Apple Mail HTML
+    assert any("divRplyFwdMsg" in b for b in bodies)  # Outlook HTML
+    assert any(re.search(r"wrote:\n> ", b) for b in bodies)  # Gmail plain text
+    assert any(re.search(r", at .* wrote:\n\n> ", b) for b in bodies)  # Apple Mail plain text
+    assert any(not b.startswith("<") and "\nSent: " in b for b in bodies)  # Outlook plain text
+    cheerful = [signature.split("\n")[-1] for signature in P.POSITIVE_SIGNATURES]
+    assert any(line in b for b in bodies for line in cheerful)  # a cheerful signature block
+
+
+def test_opposite_history_emails_flip_vader_polarity(sample, planted):
+    from orchestration.engines.vader import score_texts
+
+    _, _, _, records = sample
+    latest = _latest(records)
+    cases = planted["email_opposite_history"]
+    ids = sorted(cases)
+    news = [latest[i]["attributes"]["preview"] for i in ids]
+    assert all(len(text) < 200 for text in news)  # the preview holds the whole new text
+    raws = [html.unescape(_TAG.sub(" ", latest[i]["attributes"]["body"])) for i in ids]
+    new_scores, raw_scores = score_texts(news), score_texts(raws)
+    assert all(s.polarity == cases[i] for i, s in zip(ids, new_scores, strict=True))
+    flipped = sum(s.polarity == -cases[i] for i, s in zip(ids, raw_scores, strict=True))
+    # measured: every one of ~13,000 planted e-mails in seven 100k-line samples flips
+    assert flipped >= 0.99 * len(ids)
+
+
+def _check_personal_data(item: PersonalData) -> None:
+    assert isinstance(item, PersonalData) and isinstance(item, str)
+    if item.kind == "phone":
+        number = phonenumbers.parse(item, item.region)
+        assert phonenumbers.is_valid_number(number), item
+        assert phonenumbers.region_code_for_number(number) == item.region, item
+    elif item.kind == "card":
+        digits = re.sub(r"[ -]", "", item)
+        assert digits.isdigit() and len(digits) in (15, 16) and luhn.is_valid(digits), item
+    elif item.kind == "iban":
+        assert iban.is_valid(item) and item.startswith(item.region), item
+    elif item.kind == "email":
+        assert re.fullmatch(r"[a-z0-9._]+@example\.(com|org)", item), item
+    else:
+        assert item.kind == "address", item
+        assert re.search(r"\d", item) and re.search(r"[A-Za-z]{3}", item), item
+
+
+def test_personal_data_in_two_percent_of_customer_messages(sample, planted):
+    _, _, _, records = sample
+    personal = planted["personal_data"]
+    latest = _latest(records)
+    inbound = [r for r in latest.values() if r["attributes"]["direction"] == "in"]
+    share = sum(r["id"] in personal for r in inbound) / len(inbound)
+    assert 0.012 <= share <= 0.03
+    for message_id, items in personal.items():
+        assert 1 <= len(items) <= 2
+        if message_id in latest:
+            assert latest[message_id]["attributes"]["direction"] == "in"
+
+
+def test_personal_data_is_valid_and_verbatim():
+    planted: dict = {}
+    versions = defaultdict(list)
+    for line in iter_sample_lines(50_000, seed=5, planted=planted):
+        record = _valid(line)
+        if record is not None:
+            versions[record["id"]].append(record)
+    kinds, regions = Counter(), set()
+    for message_id, items in planted["personal_data"].items():
+        for item in items:
+            _check_personal_data(item)
+            kinds[item.kind] += 1
+            regions.add((item.kind, item.region))
+            for record in versions.get(message_id, ()):  # every written version holds it
+                assert item in _text(record), (message_id, item)
+    assert set(kinds) == {"email", "phone", "card", "iban", "address"}
+    assert {("phone", r) for r in ("US", "GB", "FR", "DE")} <= regions
+    assert {("address", r) for r in ("US", "GB", "FR", "DE", "ES")} <= regions
+    assert {("iban", r) for r in ("GB", "DE", "FR", "ES", "NL")} <= regions
+    texts = [str(item) for items in planted["personal_data"].values() for item in items]
+    assert any(re.fullmatch(r"\(\d{3}\) 555-01\d\d", t) for t in texts)  # (212) 555-0142
+    assert any(re.fullmatch(r"0\d( \d\d){4}", t) for t in texts)  # 01 99 00 12 34
+    assert any(re.fullmatch(r"\d{4}( \d{4}){3}", t) for t in texts)  # spaced card
+    assert any(re.fullmatch(r"\d{15,16}", t) for t in texts)  # card without spaces
+    assert any(re.fullmatch(r"\d+ rue .+", t) for t in texts)
+    assert any(re.fullmatch(r"\w+straße \d+", t) for t in texts)
+    assert any(re.fullmatch(r"Calle .+ \d+", t) for t in texts)
