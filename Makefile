@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui bench bench-daily bench-comprehend clean
+.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-text clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -49,6 +49,10 @@ bench: setup
 ## make bench-daily: the daily run's cost over 100k and 1M message histories
 bench-daily: setup
 	$(BIN)/python -m bench.daily
+
+## make bench-text: what cleaning, redaction and language detection add to scoring at 1M
+bench-text: setup
+	$(BIN)/python -m bench.text_prep
 
 ## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint
 bench-comprehend: setup

@@ -14,14 +14,27 @@ import time
 from pathlib import Path
 
 from .sources import READERS
+from .text.prepare import POLICIES
 
 ENGINES = ("vader", "comprehend")
+
+
+def _engines(value: str) -> str:
+    names = [name.strip().lower() for name in value.split(",")]
+    unknown = [name for name in names if name not in ENGINES]
+    if unknown or not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"unknown engine {value!r}: choose from {', '.join(ENGINES)}, comma-separated"
+        )
+    return ",".join(names)
+
 
 ENV_BY_OPTION = {
     "source": "SENTIMENT_SOURCE_PATH",
     "format": "SENTIMENT_SOURCE_FORMAT",
     "warehouse": "SENTIMENT_WAREHOUSE_PATH",
     "engine": "SENTIMENT_ENGINE",
+    "text_policy": "SENTIMENT_TEXT_POLICY",
     "workers": "SENTIMENT_WORKERS",
     "comprehend_endpoint_url": "SENTIMENT_COMPREHEND_ENDPOINT_URL",
     "comprehend_max_rps": "SENTIMENT_COMPREHEND_MAX_RPS",
@@ -46,7 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", help="DuckDB file [$SENTIMENT_WAREHOUSE_PATH, warehouse/sentiment.duckdb]"
     )
     run.add_argument(
-        "--engine", choices=list(ENGINES), help="sentiment engine [$SENTIMENT_ENGINE, vader]"
+        "--engine",
+        type=_engines,
+        help="sentiment engine: vader, comprehend, or both in order of preference "
+        "(vader,comprehend: English locally, other languages on Comprehend) "
+        "[$SENTIMENT_ENGINE, vader]",
+    )
+    run.add_argument(
+        "--text-policy",
+        choices=list(POLICIES),
+        help="what is kept of message texts: full, redacted (personal data replaced) or none "
+        "(only hashes and scores) [$SENTIMENT_TEXT_POLICY, redacted]",
     )
     run.add_argument(
         "--workers", type=int, help="scoring processes [$SENTIMENT_WORKERS, one per core]"

@@ -20,6 +20,7 @@ from raw.message_scores s
 join raw.messages m using (message_id)
 where m.created_at >= $start and m.created_at < $end
   and s.status = 'scored'
+  and s.cleaned_text is not null  -- text policy none keeps no text to analyse
   and s.engine = $engine
   and (s.language is null or lower(s.language) = 'en' or lower(s.language) like 'en-%')
   and not exists (select 1 from raw.entity_scans e where e.text_hash = s.text_hash)

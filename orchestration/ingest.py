@@ -18,10 +18,12 @@ import pyarrow as pa
 from .sources.location import SourceFile
 from .sources.record import MESSAGE_COLUMNS, Message, Rejection
 from .stage import Span, create_stage, stage_files, stage_items, staged_spans
+from .text.prepare import TextSettings
+from .text_policy import apply_to_stage, content_hash, kept_raw_content
 
 BATCH_ROWS = 50_000
 STAGE = "_load_messages"
-_UPDATE_COLUMNS = [c for c in MESSAGE_COLUMNS if c != "message_id"] + ["ingested_at"]
+_UPDATE_COLUMNS = [c for c in MESSAGE_COLUMNS if c != "message_id"] + ["ingested_at", "text_policy"]
 
 
 @dataclass
@@ -36,37 +38,45 @@ class IngestStats:
     superseded_in_input: int = 0
     outside_window: int = 0  # valid rows of other days, left to their own partitions
     removed: int = 0  # rows of the window that the source no longer has
+    redacted: int = 0  # messages whose body or subject had personal data replaced
     rejected_by_reason: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
     spans: dict[str, Span] = field(default_factory=dict)  # per file, before the window
 
 
-def _store_rejections(connection, rejections: Iterable[Rejection], stats: IngestStats) -> None:
+def _store_rejections(
+    connection, rejections: Iterable[Rejection], stats: IngestStats, settings: TextSettings
+) -> None:
     batch: list[Rejection] = []
     for rejection in rejections:
         batch.append(rejection)
         stats.rejected += 1
         stats.rejected_by_reason[rejection.reason.split(":")[0]] += 1
         if len(batch) >= BATCH_ROWS:
-            _insert_rejections(connection, batch)
+            _insert_rejections(connection, batch, settings)
             batch = []
     if batch:
-        _insert_rejections(connection, batch)
+        _insert_rejections(connection, batch, settings)
 
 
-def _insert_rejections(connection, batch: list[Rejection]) -> None:
+def _insert_rejections(connection, batch: list[Rejection], settings: TextSettings) -> None:
     table = pa.table(
         {
             "source_name": [r.source_name for r in batch],
             "source_row": pa.array([r.source_row for r in batch], pa.int64()),
-            "raw_content": [r.raw_content for r in batch],
+            "raw_content": [kept_raw_content(r.raw_content, settings) for r in batch],
             "reason": [r.reason for r in batch],
+            "raw_content_sha256": [content_hash(r.raw_content) for r in batch],
         }
     )
     connection.register("_rejections", table)
     try:
         connection.execute(
-            "insert into raw.rejected_messages select *, timezone('UTC', now()) from _rejections"
+            """
+            insert into raw.rejected_messages
+                (source_name, source_row, raw_content, reason, raw_content_sha256, rejected_at)
+            select *, timezone('UTC', now()) from _rejections
+            """
         )
     finally:
         connection.unregister("_rejections")
@@ -81,6 +91,7 @@ def load_files(
     fmt: str,
     window: Window | None = None,
     s3_client=None,
+    settings: TextSettings | None = None,
 ) -> IngestStats:
     """Load the messages of ``files`` and their rejections (see :func:`load_messages`)."""
     return _load(
@@ -88,6 +99,7 @@ def load_files(
         lambda: stage_files(connection, files, fmt, STAGE, s3_client),
         [f.uri for f in files],
         window,
+        settings or TextSettings(),
     )
 
 
@@ -96,6 +108,7 @@ def load_messages(
     items: Iterable[Message | Rejection],
     files: list[str],
     window: Window | None = None,
+    settings: TextSettings | None = None,
 ) -> IngestStats:
     """Load messages and rejections; ``files`` are the source files read (their earlier
     rejections are replaced, so a rerun of the same file does not double them).
@@ -103,18 +116,29 @@ def load_messages(
     With a ``window`` (naive UTC, half-open), only messages created in it are loaded, and the
     window's rows are replaced: messages of those days that the source no longer has are
     removed, so a partition rerun leaves neither duplicates nor stale rows.
+
+    The text policy of ``settings`` (default: redacted) decides what is kept of the bodies,
+    subjects and rejected lines (``orchestration.text_policy``).
     """
-    return _load(connection, lambda: stage_items(connection, items, STAGE), files, window)
+    return _load(
+        connection,
+        lambda: stage_items(connection, items, STAGE),
+        files,
+        window,
+        settings or TextSettings(),
+    )
 
 
-def _load(connection, stage, files: list[str], window: Window | None) -> IngestStats:
+def _load(
+    connection, stage, files: list[str], window: Window | None, settings: TextSettings
+) -> IngestStats:
     stats = IngestStats(files=list(files))
     create_stage(connection, STAGE)
     if files:
         connection.execute(
             "delete from raw.rejected_messages where source_name in (select unnest(?))", [files]
         )
-    _store_rejections(connection, stage(), stats)
+    _store_rejections(connection, stage(), stats, settings)
     stats.spans = staged_spans(connection, STAGE)
     staged = sum(count for _, _, count in stats.spans.values())
     if window is not None:
@@ -123,6 +147,7 @@ def _load(connection, stage, files: list[str], window: Window | None) -> IngestS
             {"start": window[0], "end": window[1]},
         ).fetchone()[0]
     stats.rows = staged - stats.outside_window
+    stats.redacted = apply_to_stage(connection, STAGE, settings)
     connection.execute("begin transaction")
     _upsert(connection, stats, window)
     connection.execute("commit")

@@ -22,6 +22,8 @@ create table if not exists raw.messages (
     source_row      bigint not null,       -- 1-based line or row number in that file
     ingested_at     timestamp not null
 );
+-- The text policy (full | redacted | none) the row's body and subject were written under.
+alter table raw.messages add column if not exists text_policy varchar;
 
 -- Every source file read, with its version and the span of its messages' created_at: a
 -- partition run skips unchanged files whose span misses its days, so a daily run costs
@@ -47,6 +49,8 @@ create table if not exists raw.rejected_messages (
     reason      varchar not null,
     rejected_at timestamp not null
 );
+-- sha256 of the raw content, kept under every text policy (under none, instead of it).
+alter table raw.rejected_messages add column if not exists raw_content_sha256 varchar;
 
 create table if not exists raw.message_scores (
     message_id         varchar primary key,

@@ -14,6 +14,7 @@ SUMMARY_TABLES = (
     "marts.fct_conversation_sentiment",
     "marts.dim_customer_sentiment",
     "marts.agg_sentiment_daily",
+    "marts.agg_language_daily",
 )
 
 MOST_NEGATIVE_SQL = """

@@ -20,13 +20,16 @@ from pydantic import Field
 
 from .dbt_project import dbt_cli
 from .engines.base import SentimentEngine
+from .engines.routing import EngineRouter
 from .raw_schema import RAW_SCHEMA_DDL
+from .text.prepare import TextSettings
 
 DEFAULT_WAREHOUSE = "warehouse/sentiment.duckdb"
 DEFAULT_SOURCE = "warehouse/sample/messages.jsonl"
 # DuckDB's default is 80% of the machine's memory, which it fills with cached pages as the
 # warehouse grows; a bound keeps the pipeline's footprint flat (DuckDB spills beyond it).
 DEFAULT_MEMORY_LIMIT = "768MB"
+ENGINE_NAMES = ("vader", "comprehend")
 
 
 def setting(value: str, env_name: str, default: str) -> str:
@@ -211,12 +214,48 @@ class ComprehendResource(dg.ConfigurableResource):
         )
 
 
+class TextResource(dg.ConfigurableResource):
+    """What the warehouse keeps of a message's text, and how its language is decided."""
+
+    policy: str = Field(
+        default="",
+        description="full (keep the text), redacted (personal data replaced by typed "
+        "placeholders before the text is stored or sent to an engine) or none (only hashes "
+        "and scores are kept). Empty: $SENTIMENT_TEXT_POLICY, else redacted.",
+    )
+    detect_language: str = Field(
+        default="",
+        description="missing (detect when the source gives no language), always (detection "
+        "wins over the source) or never. Empty: $SENTIMENT_DETECT_LANGUAGE, else missing.",
+    )
+    undetermined_language: str = Field(
+        default="",
+        description="Language that texts of undetermined language (too short to detect, and "
+        "no known language in their conversation or customer) are scored as; they keep the "
+        "language 'und'. 'und' leaves them unscored. Empty: "
+        "$SENTIMENT_UNDETERMINED_LANGUAGE, else en.",
+    )
+
+    def settings(self) -> TextSettings:
+        return TextSettings(
+            policy=setting(self.policy, "SENTIMENT_TEXT_POLICY", "redacted").lower(),
+            detect=setting(self.detect_language, "SENTIMENT_DETECT_LANGUAGE", "missing").lower(),
+            undetermined_language=setting(
+                self.undetermined_language, "SENTIMENT_UNDETERMINED_LANGUAGE", "en"
+            ),
+        )
+
+
 class EngineResource(dg.ConfigurableResource):
-    """The sentiment engine that scores messages: ``vader`` (local, the default) or
-    ``comprehend`` (Amazon Comprehend, configured by the nested resource)."""
+    """The sentiment engines that score messages: ``vader`` (local, the default, English),
+    ``comprehend`` (Amazon Comprehend, 12 languages, configured by the nested resource), or
+    both in order of preference (``vader,comprehend``): each message goes to the first engine
+    that supports its language."""
 
     engine: str = Field(
-        default="", description="vader or comprehend. Empty: $SENTIMENT_ENGINE, else vader."
+        default="",
+        description="vader, comprehend, or a comma-separated list in order of preference. "
+        "Empty: $SENTIMENT_ENGINE, else vader.",
     )
     workers: int = Field(
         default=0,
@@ -224,20 +263,29 @@ class EngineResource(dg.ConfigurableResource):
     )
     comprehend: ComprehendResource
 
-    def engine_name(self) -> str:
-        return setting(self.engine, "SENTIMENT_ENGINE", "vader").lower()
+    def engine_names(self) -> list[str]:
+        configured = setting(self.engine, "SENTIMENT_ENGINE", "vader").lower()
+        names = list(dict.fromkeys(n.strip() for n in configured.split(",") if n.strip()))
+        unknown = [n for n in names if n not in ENGINE_NAMES]
+        if unknown or not names:
+            raise ValueError(
+                f"unknown sentiment engine {configured!r}; available: {', '.join(ENGINE_NAMES)}"
+                " (or several, comma-separated, in order of preference)"
+            )
+        return names
 
-    def build(self) -> SentimentEngine:
-        name = self.engine_name()
+    def build_router(self) -> EngineRouter:
+        """The configured engines, in order of preference."""
+        return EngineRouter([self.build_engine(name) for name in self.engine_names()])
+
+    def build_engine(self, name: str) -> SentimentEngine:
         if name == "vader":
             from .engines.vader import VaderEngine
 
             return VaderEngine(
                 workers=self.workers or int(os.environ.get("SENTIMENT_WORKERS", "0") or 0)
             )
-        if name == "comprehend":
-            return self.comprehend.build_engine()
-        raise ValueError(f"unknown sentiment engine {name!r}; available: vader, comprehend")
+        return self.comprehend.build_engine()
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
@@ -251,6 +299,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(),
         "source": SourceResource(),
         "engine": EngineResource(comprehend=ComprehendResource()),
+        "text": TextResource(),
         "dbt": dbt_cli(),
         "freshness": FreshnessResource(),
     }

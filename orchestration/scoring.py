@@ -1,14 +1,21 @@
 """Score the messages that need it into ``raw.message_scores``, through the score cache.
 
 A message needs scoring when it has no score row, when it was edited after its score, when
-its score came from another engine or version, or when the engine failed on it last time.
-Its cleaned text is hashed with (language, engine, version); a hash already in
-``raw.score_cache`` is reused, and each distinct missing text is scored once, so a rerun with
-no new input scores nothing (and, with a paid engine, bills nothing).
+its score came from an engine (or version) no longer configured, when the engines that found
+its language unsupported have changed, or when the engine failed on it last time.
+
+Each distinct body is prepared once (``orchestration.text.prepare``: cleaned, redacted,
+its language detected), in the worker pool. A text too short to detect waits until every
+other message of the pass is known, then takes its conversation's or customer's language.
+Each message goes to the first configured engine that supports its language. Its prepared
+text is hashed with (language, engine, version); a hash already in ``raw.score_cache`` is
+reused, and each distinct missing text is scored once, so a rerun with no new input scores
+nothing (and, with a paid engine, bills nothing).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import Counter
@@ -20,8 +27,11 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from .engines.base import ScoreFailure, SentimentEngine, SentimentScore
+from .engines.routing import EngineRouter
 from .parallel import submit_in_chunks, worker_pool
-from .text.clean import clean_many, text_hash
+from .text.clean import text_hash
+from .text.language import normalize_language
+from .text.prepare import UNDETERMINED, TextSettings, prepare_many
 
 CHUNK_ROWS = 50_000
 # Cleaning goes to the worker pool in parts of this many texts, once a chunk has enough
@@ -32,15 +42,22 @@ PARALLEL_CLEAN_MIN = 4_000
 SCORE_FIELDS = SentimentScore._fields
 
 _PENDING_SQL = """
-select m.message_id, m.channel, m.body, m.language, m.updated_at
+select m.message_id, m.conversation_id, m.customer_id, m.channel, m.body, m.language,
+       m.updated_at
 from raw.messages m
 left join raw.message_scores s using (message_id)
 where m.created_at >= $start and m.created_at < $end
   and (
       s.message_id is null
       or s.message_updated_at < m.updated_at
-      or s.status = 'engine_error'
-      or (s.status = 'scored' and (s.engine <> $engine or s.engine_version <> $version))
+      -- Under text policy none, a scored message's text is gone: it keeps its score until
+      -- the source sends a new version.
+      or ((m.body is not null or m.text_policy is distinct from 'none') and (
+          s.status = 'engine_error'
+          or (s.status = 'scored' and not list_contains($engines, s.engine || ' ' || s.engine_version))
+          -- another set of engines may support its language
+          or (s.status = 'unsupported_language' and s.engine is distinct from $routing)
+      ))
   )
 """
 # Scores of messages that re-ingestion removed from raw.messages.
@@ -58,6 +75,8 @@ create or replace temp table _scored_rows (
     language varchar,
     status varchar,
     status_reason varchar,
+    engine varchar,
+    engine_version varchar,
     message_updated_at timestamp
 )
 """
@@ -66,8 +85,8 @@ insert or replace into raw.message_scores
 select
     s.message_id, s.text_hash, s.cleaned_text, s.language, s.status, s.status_reason,
     {", ".join(f"case when s.status = 'scored' then c.{f} end" for f in SCORE_FIELDS)},
-    case when s.status = 'scored' then c.engine else $engine end,
-    case when s.status = 'scored' then c.engine_version else $version end,
+    case when s.status = 'scored' then c.engine else s.engine end,
+    case when s.status = 'scored' then c.engine_version else s.engine_version end,
     case when s.status = 'scored' then c.scored_at end,
     s.message_updated_at
 from _scored_rows s
@@ -90,6 +109,9 @@ class ScoringStats:
     duplicates_in_run: int = 0
     orphans_removed: int = 0
     unscored: Counter = field(default_factory=Counter)
+    languages: Counter = field(default_factory=Counter)  # messages per language stored
+    language_fallbacks: int = 0  # short texts given their conversation's or customer's language
+    texts_removed: int = 0  # text policy none: bodies dropped once their message was scored
     engine_errors: list[tuple[str, str]] = field(default_factory=list)  # (message_id, reason)
     seconds: float = 0.0
 
@@ -136,61 +158,140 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
     return failures
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A distinct text to score: what is sent, in which language, to which engine."""
+
+    text: str
+    language: str
+    engine: SentimentEngine
+
+
 def _submit_missing(
-    engine: SentimentEngine, missing: dict[str, tuple[str, str | None]]
-) -> list[tuple[str | None, list[str], Callable[[], list]]]:
-    """Start scoring the texts whose hash is not cached: ``(language, hashes, results)`` per
-    part of at most ``engine.commit_texts`` texts, ``results()`` waiting for the answers."""
-    by_language: dict[str | None, list[str]] = {}
-    for digest, (_, language) in missing.items():
-        by_language.setdefault(language, []).append(digest)
+    missing: dict[str, _Wanted],
+) -> list[tuple[SentimentEngine, str, list[str], Callable[[], list]]]:
+    """Start scoring the texts whose hash is not cached: ``(engine, language, hashes,
+    results)`` per part of at most ``engine.commit_texts`` texts, ``results()`` waiting for
+    the answers."""
+    groups: dict[tuple[int, str], list[str]] = {}
+    for digest, wanted in missing.items():
+        groups.setdefault((id(wanted.engine), wanted.language), []).append(digest)
     parts = []
-    for language, digests in by_language.items():
+    for digests in groups.values():
+        engine, language = missing[digests[0]].engine, missing[digests[0]].language
         for start in range(0, len(digests), engine.commit_texts):
             part = digests[start : start + engine.commit_texts]
-            texts = [missing[d][0] for d in part]
-            parts.append((language, part, engine.submit_batch(texts, language)))
+            texts = [missing[d].text for d in part]
+            parts.append((engine, language, part, engine.submit_batch(texts, language)))
     return parts
 
 
 @dataclass
+class _Rows:
+    """Messages with their prepared text and language (None: not decided yet)."""
+
+    message_id: list[str] = field(default_factory=list)
+    conversation_id: list[str] = field(default_factory=list)
+    customer_id: list[str] = field(default_factory=list)
+    updated_at: list = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    language: list[str | None] = field(default_factory=list)
+
+    def append(self, source: dict[str, list], index: int, text: str, language: str | None):
+        self.message_id.append(source["message_id"][index])
+        self.conversation_id.append(source["conversation_id"][index])
+        self.customer_id.append(source["customer_id"][index])
+        self.updated_at.append(source["updated_at"][index])
+        self.text.append(text)
+        self.language.append(language)
+
+    def __len__(self) -> int:
+        return len(self.message_id)
+
+
+@dataclass
 class _Chunk:
-    """Pending messages, their distinct (body, channel) pairs being cleaned in the pool."""
+    """Pending messages, their distinct (body, channel, detect) items being prepared in the
+    pool."""
 
     data: dict[str, list]
-    pairs: list[tuple[str | None, str]]
-    distinct: list[tuple[str | None, str]]
-    cleaning: Callable[[], list[str]]
+    items: list[tuple[str | None, str, bool]]
+    distinct: list[tuple[str | None, str, bool]]
+    preparing: Callable[[], list[tuple[str, str | None]]]
 
 
-def _start_chunk(batch, pool: Executor | None) -> _Chunk | None:
+def _start_chunk(batch, pool: Executor | None, settings: TextSettings) -> _Chunk | None:
     if batch is None:
         return None
     data = batch.to_pydict()
+    data["language"] = [normalize_language(code) for code in data["language"]]
+    if settings.detect == "always":
+        detect = [True] * len(data["language"])
+    elif settings.detect == "missing":
+        detect = [code is None for code in data["language"]]
+    else:
+        detect = [False] * len(data["language"])
     # Support data repeats itself ("thanks!", templated replies): each distinct
-    # (body, channel) is cleaned once, on every core when there are many.
-    pairs = list(zip(data["body"], data["channel"], strict=True))
-    distinct = list(dict.fromkeys(pairs))
-    cleaning = submit_in_chunks(pool, clean_many, distinct, CLEAN_CHUNK, PARALLEL_CLEAN_MIN)
-    return _Chunk(data, pairs, distinct, cleaning)
+    # (body, channel) is prepared once, on every core when there are many.
+    items = list(zip(data["body"], data["channel"], detect, strict=True))
+    distinct = list(dict.fromkeys(items))
+    preparing = submit_in_chunks(
+        pool,
+        functools.partial(prepare_many, redact=settings.redacts),
+        distinct,
+        CLEAN_CHUNK,
+        PARALLEL_CLEAN_MIN,
+    )
+    return _Chunk(data, items, distinct, preparing)
 
 
-def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> ScoringStats:
-    """Score every message created in ``window`` (naive UTC, half-open) that needs it."""
+def _prepared_rows(chunk: _Chunk, settings: TextSettings, deferred: _Rows) -> _Rows:
+    """The chunk's messages whose language is decided; the others go to ``deferred``."""
+    prepared = dict(zip(chunk.distinct, chunk.preparing(), strict=True))
+    rows = _Rows()
+    for index, item in enumerate(chunk.items):
+        text, detected = prepared[item]
+        source = chunk.data["language"][index]
+        if settings.detect == "always":
+            # Detection says zh for zh-TW too: a source that agrees on the language keeps
+            # its more precise tag.
+            agrees = source is not None and detected == source.split("-")[0]
+            language = source if agrees else (detected or source)
+        else:
+            language = source or detected
+        if language is None and text:
+            # Too short to detect: decided once every message of the run is known.
+            deferred.append(chunk.data, index, text, None)
+        else:
+            rows.append(chunk.data, index, text, language)
+    return rows
+
+
+def score_pending(
+    connection,
+    engines: SentimentEngine | EngineRouter,
+    window=EVERYTHING,
+    settings: TextSettings | None = None,
+) -> ScoringStats:
+    """Score every message created in ``window`` (naive UTC, half-open) that needs it, each
+    with the first of ``engines`` that supports its language."""
+    router = engines if isinstance(engines, EngineRouter) else EngineRouter([engines])
+    settings = settings or TextSettings()
     stats = ScoringStats()
     stats.orphans_removed = connection.execute(_ORPHANS_SQL).fetchone()[0]
     started = time.perf_counter()
     # The pending rows stream through a second cursor (its own connection to the same
     # database, reading one snapshot) while the chunks are written through the first: this
     # process holds two chunks at most, and the staged rows wait in DuckDB (which spills).
-    workers = getattr(engine, "workers", 0) or os.cpu_count() or 1
+    workers = router.workers or os.cpu_count() or 1
+    deferred = _Rows()
     with worker_pool(workers) as pool, connection.cursor() as reading:
-        engine.use_pool(pool)  # the local engine scores on the same workers
+        router.use_pool(pool)  # the local engine scores on the same workers
         reader = reading.execute(
             _PENDING_SQL,
             {
-                "engine": engine.name,
-                "version": engine.version,
+                "engines": [f"{name} {version}" for name, version in router.versions],
+                "routing": router.names,
                 "start": window[0],
                 "end": window[1],
             },
@@ -198,72 +299,143 @@ def score_pending(connection, engine: SentimentEngine, window=EVERYTHING) -> Sco
         connection.execute(_CHUNK_ROWS_DDL)
         try:
             batches = iter(reader)
-            chunk = _start_chunk(next(batches, None), pool)
+            chunk = _start_chunk(next(batches, None), pool, settings)
             while chunk is not None:
-                plan = _plan_chunk(connection, engine, chunk, stats)
-                scoring = _submit_missing(engine, plan.missing)
+                rows = _prepared_rows(chunk, settings, deferred)
+                plan = _plan(connection, router, settings, rows, stats)
+                scoring = _submit_missing(plan.missing)
                 # The workers score this chunk while this process reads the next one and
-                # queues its cleaning, so neither side waits for the other.
-                next_chunk = _start_chunk(next(batches, None), pool)
-                failures: dict[str, ScoreFailure] = {}
-                for language, part, results in scoring:
-                    failures.update(
-                        _store_scores(connection, engine, language, part, results(), stats)
-                    )
-                _finish_chunk(connection, plan, failures, stats)
-                chunk = next_chunk
+                # queues its preparation, so neither side waits for the other.
+                chunk = _start_chunk(next(batches, None), pool, settings)
+                _score_and_finish(connection, plan, scoring, settings, stats)
+            if deferred:
+                _decide_languages(connection, deferred, settings, stats)
+                plan = _plan(connection, router, settings, deferred, stats)
+                _score_and_finish(connection, plan, _submit_missing(plan.missing), settings, stats)
         finally:
             # An open reader keeps the database open even after its connection is closed,
             # and a failed run's traceback would keep the reader alive.
             reader.close()
-            engine.use_pool(None)
+            router.use_pool(None)
     # One join of every chunk's rows with the cache, rather than one per chunk: each join
     # builds a hash table over the whole cache (5.3 s at a million messages, 1.5 s like this).
-    connection.execute(_WRITE_SCORES_SQL, {"engine": engine.name, "version": engine.version})
+    connection.execute(_WRITE_SCORES_SQL)
+    if not settings.keeps_text:
+        stats.texts_removed = connection.execute(_DROP_SCORED_TEXT_SQL).fetchone()[0]
     connection.execute("drop table _scored_rows")
     stats.seconds = time.perf_counter() - started
     return stats
 
 
+# Text policy none: a message's body and subject are kept only until it is scored (or found
+# empty or unsupported); an engine error keeps them, for the next run to try again.
+_DROP_SCORED_TEXT_SQL = """
+update raw.messages set body = null, subject = null
+where message_id in (select message_id from _scored_rows where status <> 'engine_error')
+  and (body is not null or subject is not null)
+"""
+
+# Known languages of the conversations and customers of texts too short to detect: this
+# run's decisions, then earlier runs', then the source's. 'und' is no knowledge.
+_KNOWN_LANGUAGES_SQL = """
+with known as (
+    select
+        m.conversation_id,
+        m.customer_id,
+        coalesce(nullif(r.language, 'und'), nullif(p.language, 'und'), m.language) as language
+    from raw.messages m
+    left join _scored_rows r using (message_id)
+    left join raw.message_scores p using (message_id)
+    where m.conversation_id in (select conversation_id from _deferred)
+       or m.customer_id in (select customer_id from _deferred)
+)
+select conversation_id, customer_id, language, count(*) as messages
+from known
+where language is not null
+group by all
+"""
+
+
+def _decide_languages(
+    connection, deferred: _Rows, settings: TextSettings, stats: ScoringStats
+) -> None:
+    """Give each short text its conversation's most common known language, else its
+    customer's, else ``und``."""
+    connection.register(
+        "_deferred",
+        pa.table(
+            {"conversation_id": deferred.conversation_id, "customer_id": deferred.customer_id}
+        ),
+    )
+    try:
+        known = connection.execute(_KNOWN_LANGUAGES_SQL).fetchall()
+    finally:
+        connection.unregister("_deferred")
+    by_conversation: dict[str, Counter] = {}
+    by_customer: dict[str, Counter] = {}
+    for conversation, customer, code, messages in known:
+        language = normalize_language(code)
+        if language is None or language == UNDETERMINED:
+            continue
+        by_conversation.setdefault(conversation, Counter())[language] += messages
+        by_customer.setdefault(customer, Counter())[language] += messages
+    for index in range(len(deferred)):
+        votes = by_conversation.get(deferred.conversation_id[index]) or by_customer.get(
+            deferred.customer_id[index]
+        )
+        if votes:
+            stats.language_fallbacks += 1
+            # most_common keeps first-seen order on ties; sorting makes the choice stable.
+            deferred.language[index] = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        else:
+            deferred.language[index] = UNDETERMINED
+
+
 @dataclass
 class _Plan:
-    """A chunk after cleaning and the cache lookup: what each message gets."""
+    """Messages after routing and the cache lookup: what each gets."""
 
-    data: dict[str, list]
-    cleaned: list[str]
+    rows: _Rows
     status: list[str]
     reason: list[str | None]
     hashes: list[str | None]
+    engine: list[str]
+    engine_version: list[str | None]
     cached: set[str]
-    missing: dict[str, tuple[str, str | None]]
+    missing: dict[str, _Wanted]
 
 
-def _plan_chunk(connection, engine: SentimentEngine, chunk: _Chunk, stats: ScoringStats) -> _Plan:
-    data = chunk.data
-    count = len(data["message_id"])
+def _plan(
+    connection, router: EngineRouter, settings: TextSettings, rows: _Rows, stats: ScoringStats
+) -> _Plan:
+    count = len(rows)
     stats.messages += count
-    cleaned_by_pair = dict(zip(chunk.distinct, chunk.cleaning(), strict=True))
-    cleaned = [cleaned_by_pair[pair] for pair in chunk.pairs]
+    stats.languages.update(language or "none" for language in rows.language)
     status: list[str] = ["scored"] * count
     reason: list[str | None] = [None] * count
     hashes: list[str | None] = [None] * count
-    wanted: dict[str, tuple[str, str | None]] = {}
-    digest_of: dict[tuple[str, str | None], str] = {}  # repeated texts are hashed once
-    for i, text in enumerate(cleaned):
-        language = data["language"][i]
+    engine_name: list[str] = [router.names] * count
+    engine_version: list[str | None] = [None] * count
+    wanted: dict[str, _Wanted] = {}
+    digest_of: dict[tuple[str, str], str] = {}  # repeated texts are hashed once
+    for i, text in enumerate(rows.text):
+        language = rows.language[i]
+        scored_as = settings.undetermined_language if language == UNDETERMINED else language
+        engine = router.route(scored_as) if text else None
         if not text:
             status[i], reason[i] = "empty", "no text after cleaning"
-        elif not engine.supports(language):
+        elif engine is None:
             status[i], reason[i] = (
                 "unsupported_language",
-                f"{engine.name} does not score language {language}",
+                f"no configured engine ({router.names}) scores language {language}",
             )
         else:
-            key = (text, language)
+            engine_name[i], engine_version[i] = engine.name, engine.version
+            key = (text, scored_as, engine.name)
             digest = digest_of.get(key)
             if digest is None:
-                digest = digest_of[key] = text_hash(text, language, engine.name, engine.version)
-                wanted[digest] = key
+                digest = digest_of[key] = text_hash(text, scored_as, engine.name, engine.version)
+                wanted[digest] = _Wanted(text, scored_as, engine)
             hashes[i] = digest
 
     cached = set()
@@ -277,11 +449,22 @@ def _plan_chunk(connection, engine: SentimentEngine, chunk: _Chunk, stats: Scori
         }
         connection.unregister("_wanted")
     missing = {d: v for d, v in wanted.items() if d not in cached}
-    return _Plan(data, cleaned, status, reason, hashes, cached, missing)
+    return _Plan(rows, status, reason, hashes, engine_name, engine_version, cached, missing)
 
 
-def _finish_chunk(
-    connection, plan: _Plan, failures: dict[str, ScoreFailure], stats: ScoringStats
+def _score_and_finish(connection, plan: _Plan, scoring, settings: TextSettings, stats) -> None:
+    failures: dict[str, ScoreFailure] = {}
+    for engine, language, part, results in scoring:
+        failures.update(_store_scores(connection, engine, language, part, results(), stats))
+    _finish(connection, plan, failures, settings, stats)
+
+
+def _finish(
+    connection,
+    plan: _Plan,
+    failures: dict[str, ScoreFailure],
+    settings: TextSettings,
+    stats: ScoringStats,
 ) -> None:
     status, reason, hashes = plan.status, plan.reason, plan.hashes
     for i, digest in enumerate(hashes):
@@ -297,21 +480,41 @@ def _finish_chunk(
     )
     stats.unscored.update(s for s in status if s != "scored")
     stats.engine_errors.extend(
-        (plan.data["message_id"][i], reason[i]) for i, s in enumerate(status) if s == "engine_error"
+        (plan.rows.message_id[i], reason[i]) for i, s in enumerate(status) if s == "engine_error"
     )
     stats.scored_messages += status.count("scored")
 
+    rows = plan.rows
     table = pa.table(
         {
-            "message_id": plan.data["message_id"],
+            "message_id": rows.message_id,
             "text_hash": hashes,
-            "cleaned_text": plan.cleaned,
-            "language": plan.data["language"],
+            # Text policy none keeps no text; the hash stands for it.
+            "cleaned_text": rows.text if settings.keeps_text else [None] * len(rows),
+            "language": rows.language,
             "status": status,
             "status_reason": reason,
-            "message_updated_at": plan.data["updated_at"],
-        }
+            "engine": plan.engine,
+            "engine_version": plan.engine_version,
+            "message_updated_at": rows.updated_at,
+        },
+        schema=_SCORED_ROWS_SCHEMA,
     )
     connection.register("_scored_chunk", table)
     connection.execute("insert into _scored_rows select * from _scored_chunk")
     connection.unregister("_scored_chunk")
+
+
+_SCORED_ROWS_SCHEMA = pa.schema(
+    [
+        ("message_id", pa.string()),
+        ("text_hash", pa.string()),
+        ("cleaned_text", pa.string()),
+        ("language", pa.string()),
+        ("status", pa.string()),
+        ("status_reason", pa.string()),
+        ("engine", pa.string()),
+        ("engine_version", pa.string()),
+        ("message_updated_at", pa.timestamp("us")),
+    ]
+)

@@ -44,11 +44,11 @@ def message_entities(
         "true",
         "yes",
     )
-    if not enabled or engine.engine_name() != "comprehend":
+    if not enabled or "comprehend" not in engine.engine_names():
         reason = "not enabled for this run" if not enabled else "needs engine=comprehend"
         context.log.info(f"targeted sentiment skipped: {reason}")
         return dg.MaterializeResult(metadata={"skipped": reason, "texts_analysed": 0})
-    comprehend = engine.build()
+    comprehend = engine.build_engine("comprehend")
     with warehouse.connect() as connection:
         stats = analyse_pending(connection, comprehend, utc_window(context))
     context.log.info(

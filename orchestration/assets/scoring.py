@@ -4,7 +4,7 @@ import dagster as dg
 
 from ..checks import CHECK_SPECS, score_checks
 from ..partitions import PARTITIONED_WRITER, utc_window
-from ..resources import EngineResource, WarehouseResource
+from ..resources import EngineResource, TextResource, WarehouseResource
 from ..scoring import score_pending
 from .ingest import raw_messages
 
@@ -21,22 +21,32 @@ MAX_LISTED_ERRORS = 100
     code_version="1",
 )
 def message_scores(
-    context: dg.AssetExecutionContext, engine: EngineResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    engine: EngineResource,
+    warehouse: WarehouseResource,
+    text: TextResource,
 ) -> dg.MaterializeResult:
     """Each message's sentiment in ``raw.message_scores``: sentiment class, class
     probabilities, a -1..1 score, polarity (-1/0/1) and confidence, with the engine.
 
     Only messages without a current score are processed. Texts are cleaned per channel (HTML,
-    quoted replies, signatures, @mentions and URLs removed) and looked up in the score cache by
-    a hash of (cleaned text, language, engine, version); each distinct missing text is scored
-    once. Messages that cannot be scored (empty after cleaning, unsupported language, engine
-    error) get a status and reason instead of an invented neutral score.
+    quoted replies, signatures, @mentions and URLs removed), their personal data redacted
+    (text policy), and their language detected when the source gives none; a text too short
+    to detect takes its conversation's or customer's language, else ``und``. Each message
+    goes to the first configured engine that supports its language, through the score cache
+    (a hash of cleaned text, language, engine, version): each distinct missing text is scored
+    once. Messages that cannot be scored (empty after cleaning, a language no configured
+    engine supports, engine error) get a status and reason instead of an invented neutral
+    score.
     """
-    sentiment_engine = engine.build()
-    context.log.info(f"scoring with {sentiment_engine.name} {sentiment_engine.version}")
+    router = engine.build_router()
+    settings = text.settings()
+    context.log.info(
+        "scoring with " + ", ".join(f"{name} {version}" for name, version in router.versions)
+    )
     with warehouse.connect() as connection:
         window = utc_window(context)
-        stats = score_pending(connection, sentiment_engine, window)
+        stats = score_pending(connection, router, window, settings)
         checks = score_checks(connection, window)
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]
     context.log.info(
@@ -46,8 +56,12 @@ def message_scores(
     )
     return dg.MaterializeResult(
         metadata={
-            "engine": sentiment_engine.name,
-            "engine_version": sentiment_engine.version,
+            "engine": router.names,
+            "engine_version": ", ".join(version for _, version in router.versions),
+            "text_policy": settings.policy,
+            "messages_by_language": dg.MetadataValue.json(dict(stats.languages.most_common())),
+            "language_fallbacks": stats.language_fallbacks,
+            "texts_removed": stats.texts_removed,
             "messages_processed": stats.messages,
             "messages_scored": stats.scored_messages,
             "texts_scored": stats.texts_scored,
@@ -60,7 +74,7 @@ def message_scores(
             "engine_errors": dg.MetadataValue.json(
                 [{"message_id": m, "error": r} for m, r in stats.engine_errors[:MAX_LISTED_ERRORS]]
             ),
-            **sentiment_engine.usage_metadata(),
+            **router.usage_metadata(),
             "dagster/row_count": total,
         },
         check_results=checks,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Sequence
 
 from mailparser_reply.constants import MAIL_LANGUAGES
 
@@ -399,11 +398,6 @@ def clean_text(body: str | None, channel: str) -> str:
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()
-
-
-def clean_many(bodies_and_channels: Sequence[tuple[str | None, str]]) -> list[str]:
-    """``clean_text`` over (body, channel) pairs; the unit of work sent to a worker process."""
-    return [clean_text(body, channel) for body, channel in bodies_and_channels]
 
 
 def text_hash(cleaned_text: str, language: str | None, engine: str, engine_version: str) -> str:

@@ -109,6 +109,8 @@ class RequestRecord:
     documents: int
     language: str | None
     status: int
+    # The documents as sent, so tests can check what left the warehouse (no personal data).
+    texts: tuple = ()
 
 
 class ComprehendError(Exception):
@@ -342,6 +344,7 @@ class FakeComprehend:
                 documents=len(texts),
                 language=language if isinstance(language, str) else None,
                 status=status,
+                texts=tuple(t for t in texts if isinstance(t, str)),
             )
         )
         return status, payload

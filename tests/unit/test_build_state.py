@@ -18,7 +18,7 @@ def connection():
         conn.execute(RAW_SCHEMA_DDL)
         conn.execute(
             "insert into raw.messages values ('m1', 'c', 'u', 'chat', 'in', '2026-01-02 10:00', "
-            "'2026-01-02 10:00', 'fine', null, 'en', 'f.jsonl', 1, '2026-01-02 11:00')"
+            "'2026-01-02 10:00', 'fine', null, 'en', 'f.jsonl', 1, '2026-01-02 11:00', 'full')"
         )
         yield conn
 

@@ -102,3 +102,13 @@ def test_run_on_text_without_punctuation_is_cut_into_bounded_pieces():
     assert max(len(p) for p in pieces) <= 400
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")  # nothing lost
     assert one(text).polarity == -1
+
+
+def test_what_a_long_text_says_after_its_first_5000_bytes_counts():
+    # 6 KB of plain facts, then the complaint: a scorer reading only the head would call it
+    # neutral.
+    facts = "The parcel was sent on Monday from the warehouse in Leeds to my address. " * 80
+    assert len(facts.encode()) > 5_000
+    complaint = " It arrived smashed, the support was rude and useless, and I am furious."
+    assert one(facts).polarity == 0
+    assert one(facts + complaint).polarity == -1

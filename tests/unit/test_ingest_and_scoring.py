@@ -165,7 +165,8 @@ def test_one_pool_per_pass_cleans_and_scores_like_the_serial_path(monkeypatch):
     real_submit = parallel.submit_in_chunks
 
     def recording_submit(pool, function, items, chunk_size, min_items):
-        shipped.append((function.__name__, pool is not None and len(items) >= min_items))
+        name = getattr(function, "func", function).__name__  # a partial names its function
+        shipped.append((name, pool is not None and len(items) >= min_items))
         return real_submit(pool, function, items, chunk_size, min_items)
 
     monkeypatch.setattr(scoring, "submit_in_chunks", recording_submit)
@@ -192,7 +193,7 @@ def test_one_pool_per_pass_cleans_and_scores_like_the_serial_path(monkeypatch):
     assert results[1] == results[2]
     assert len(results[2]) == 80 and "old thread" not in results[2][0][1]
     assert pools_started == [1, 2]  # one pool per pass, not per chunk
-    assert ("clean_many", True) in shipped and ("score_texts", True) in shipped
+    assert ("prepare_many", True) in shipped and ("score_texts", True) in shipped
 
 
 def test_a_full_load_reads_only_new_or_changed_files_to_find_its_days(tmp_path, monkeypatch):

@@ -27,7 +27,9 @@ joined as (
         messages.created_at,
         messages.updated_at,
         messages.subject,
-        coalesce(messages.language, scores.scored_language) as language,
+        -- the language the message was scored (or found unsupported) in: the source's, or
+        -- the detected one, or its conversation's or customer's for a short text, or 'und'
+        coalesce(scores.scored_language, messages.language) as language,
         coalesce(scores.status, 'pending') as status,
         case
             when scores.message_id is null then 'not scored yet'

@@ -7,6 +7,7 @@ inbound as (
     select
         created_date as day,
         channel,
+        status,
         is_scored,
         sentiment,
         score
@@ -21,6 +22,7 @@ per_channel_and_all as (
     select
         day,
         channel,
+        status,
         is_scored,
         sentiment,
         score
@@ -31,6 +33,7 @@ per_channel_and_all as (
     select
         day,
         'all' as channel,
+        status,
         is_scored,
         sentiment,
         score
@@ -46,6 +49,7 @@ daily as (
         count(*) as inbound_message_count,
         count(*) filter (where is_scored) as scored_count,
         count(*) filter (where not is_scored) as unscored_count,
+        count(*) filter (where status = 'unsupported_language') as unsupported_language_count,
         count(*) filter (where is_scored and sentiment = 'POSITIVE') as positive_count,
         count(*) filter (where is_scored and sentiment = 'NEGATIVE') as negative_count,
         count(*) filter (where is_scored and sentiment = 'NEUTRAL') as neutral_count,
@@ -86,6 +90,7 @@ final as (
         daily.inbound_message_count,
         daily.scored_count,
         daily.unscored_count,
+        daily.unsupported_language_count,
         daily.positive_count,
         daily.negative_count,
         daily.neutral_count,

@@ -1,0 +1,140 @@
+"""The text policy at ingest: what ``raw.messages`` and ``raw.rejected_messages`` keep.
+
+Under ``redacted`` and ``none`` a staged message's body and subject have their personal data
+replaced by typed placeholders (``orchestration.text.redact``) before the upsert writes them
+to the warehouse; a rejected line's raw content is redacted too, or not kept at all under
+``none`` (its hash, row number and reason say what was rejected). Each message row records
+the policy it was written under.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pyarrow as pa
+
+from .parallel import map_in_chunks, worker_pool
+from .text.prepare import TextSettings
+from .text.redact import redact_many, redact_text
+
+BATCH_ROWS = 100_000
+# Redaction goes to a process pool in parts of this many texts, once there are enough.
+REDACT_CHUNK = 5_000
+PARALLEL_REDACT_MIN = 20_000
+
+
+def kept_raw_content(raw_content: str | None, settings: TextSettings) -> str | None:
+    """A rejected line's raw content as the policy keeps it."""
+    if raw_content is None or settings.policy == "full":
+        return raw_content
+    if settings.policy == "none":
+        return None
+    return redact_text(raw_content)
+
+
+def content_hash(raw_content: str | None) -> str | None:
+    if raw_content is None:
+        return None
+    return hashlib.sha256(raw_content.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def apply_to_stage(connection, table: str, settings: TextSettings) -> int:
+    """Record the policy on every staged row and redact their bodies and subjects (unless the
+    policy is ``full``); returns how many rows had personal data replaced."""
+    connection.execute(f"update {table} set text_policy = $policy", {"policy": settings.policy})
+    if not settings.redacts:
+        return 0
+    return _redact_in_place(connection, table, ("body", "subject"))
+
+
+# Rows of raw.messages written under a weaker policy than the one configured now.
+_WEAKER = {
+    "redacted": "coalesce(text_policy, 'full') = 'full'",
+    "none": "coalesce(text_policy, 'full') <> 'none'",
+}
+
+
+def enforce_on_stored(connection, settings: TextSettings) -> int:
+    """Bring what is already stored up to a stricter policy than it was written under (a
+    warehouse from before text policies counts as ``full``): bodies, subjects, cleaned texts,
+    rejected lines and entity mentions are redacted, or dropped under ``none`` once their
+    message is scored. Returns how many messages it changed; a check of one query when
+    there is nothing to do."""
+    if not settings.redacts:
+        return 0
+    weaker = _WEAKER[settings.policy]
+    count = connection.execute(f"select count(*) from raw.messages where {weaker}").fetchone()[0]
+    if not count:
+        return 0
+    of_weaker = f"message_id in (select message_id from raw.messages where {weaker})"
+    connection.execute("begin transaction")
+    if settings.keeps_text:
+        _redact_in_place(connection, "raw.message_scores", ("cleaned_text",), of_weaker)
+        _redact_in_place(connection, "raw.rejected_messages", ("raw_content",))
+    else:
+        connection.execute(f"update raw.message_scores set cleaned_text = null where {of_weaker}")
+        connection.execute("update raw.rejected_messages set raw_content = null")
+    _redact_in_place(connection, "raw.entity_mentions", ("entity_text", "mention_text"))
+    _redact_in_place(connection, "raw.messages", ("body", "subject"), weaker)
+    if not settings.keeps_text:
+        connection.execute(
+            f"""
+            update raw.messages set body = null, subject = null
+            where {weaker} and message_id in (
+                select message_id from raw.message_scores where status <> 'engine_error'
+            )
+            """
+        )
+    connection.execute(
+        f"update raw.messages set text_policy = $policy where {weaker}",
+        {"policy": settings.policy},
+    )
+    connection.execute("commit")
+    return count
+
+
+def _redact_in_place(connection, table: str, columns: tuple[str, ...], where: str = "true") -> int:
+    """Redact ``columns`` of the rows of ``table`` matching ``where``; returns how many rows
+    changed."""
+    present = " or ".join(f"{column} is not null" for column in columns)
+    reader = connection.execute(
+        f"select rowid as row_id, {', '.join(columns)} from {table} where ({where}) and ({present})"
+    ).fetch_record_batch(BATCH_ROWS)
+    # Only the rows that change are kept (few), and written back once the read is done.
+    changed: dict[str, list] = {name: [] for name in ("row_id", *columns)}
+    workers = int(os.environ.get("SENTIMENT_WORKERS", "0") or 0) or os.cpu_count() or 1
+    try:
+        with worker_pool(workers) as pool:
+            for batch in reader:
+                _redact_batch(batch.to_pydict(), columns, pool, changed)
+    finally:
+        reader.close()
+    if changed["row_id"]:
+        assignments = ", ".join(f"{column} = r.{column}" for column in columns)
+        connection.register("_redacted", pa.table(changed))
+        try:
+            connection.execute(
+                f"update {table} set {assignments} from _redacted r where {table}.rowid = r.row_id"
+            )
+        finally:
+            connection.unregister("_redacted")
+    return len(changed["row_id"])
+
+
+def _redact_batch(data: dict[str, list], columns, pool, changed: dict[str, list]) -> None:
+    # Each distinct text is redacted once: support data repeats itself.
+    distinct = list(dict.fromkeys(value for column in columns for value in data[column]))
+    redacted = dict(
+        zip(
+            distinct,
+            map_in_chunks(pool, redact_many, distinct, REDACT_CHUNK, PARALLEL_REDACT_MIN),
+            strict=True,
+        )
+    )
+    for index, row_id in enumerate(data["row_id"]):
+        new = [redacted[data[column][index]] for column in columns]
+        if any(n != data[column][index] for n, column in zip(new, columns, strict=True)):
+            changed["row_id"].append(row_id)
+            for column, value in zip(columns, new, strict=True):
+                changed[column].append(value)
