@@ -13,18 +13,17 @@ import sys
 import time
 from pathlib import Path
 
+from .engines.routing import ENGINE_NAMES
 from .sources import READERS
 from .text.prepare import POLICIES
-
-ENGINES = ("vader", "comprehend")
 
 
 def _engines(value: str) -> str:
     names = [name.strip().lower() for name in value.split(",")]
-    unknown = [name for name in names if name not in ENGINES]
+    unknown = [name for name in names if name not in ENGINE_NAMES]
     if unknown or not value.strip():
         raise argparse.ArgumentTypeError(
-            f"unknown engine {value!r}: choose from {', '.join(ENGINES)}, comma-separated"
+            f"unknown engine {value!r}: choose from {', '.join(ENGINE_NAMES)}, comma-separated"
         )
     return ",".join(names)
 

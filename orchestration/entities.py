@@ -19,9 +19,8 @@ select distinct s.text_hash, s.cleaned_text
 from raw.message_scores s
 join raw.messages m using (message_id)
 where m.created_at >= $start and m.created_at < $end
-  and s.status = 'scored'
+  and s.status = 'scored'  -- by any engine: with vader,comprehend English is scored locally
   and s.cleaned_text is not null  -- text policy none keeps no text to analyse
-  and s.engine = $engine
   and (s.language is null or lower(s.language) = 'en' or lower(s.language) like 'en-%')
   and not exists (select 1 from raw.entity_scans e where e.text_hash = s.text_hash)
 order by s.text_hash
@@ -43,9 +42,7 @@ def analyse_pending(connection, engine: ComprehendEngine, window=EVERYTHING) -> 
     """Send every scored English text of messages created in ``window`` that has no entity
     scan yet; store mentions and scans."""
     stats = EntityStats()
-    pending = connection.execute(
-        _PENDING_SQL, {"engine": engine.name, "start": window[0], "end": window[1]}
-    ).fetchall()
+    pending = connection.execute(_PENDING_SQL, {"start": window[0], "end": window[1]}).fetchall()
     for start in range(0, len(pending), engine.commit_texts):
         part = pending[start : start + engine.commit_texts]
         found = engine.detect_entities([text for _, text in part])

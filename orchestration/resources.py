@@ -20,16 +20,16 @@ from pydantic import Field
 
 from .dbt_project import dbt_cli
 from .engines.base import SentimentEngine
-from .engines.routing import EngineRouter
+from .engines.routing import ENGINE_NAMES, EngineRouter
 from .raw_schema import RAW_SCHEMA_DDL
-from .text.prepare import TextSettings
+from .text.language import normalize_language
+from .text.prepare import UNDETERMINED, TextSettings
 
 DEFAULT_WAREHOUSE = "warehouse/sentiment.duckdb"
 DEFAULT_SOURCE = "warehouse/sample/messages.jsonl"
 # DuckDB's default is 80% of the machine's memory, which it fills with cached pages as the
 # warehouse grows; a bound keeps the pipeline's footprint flat (DuckDB spills beyond it).
 DEFAULT_MEMORY_LIMIT = "768MB"
-ENGINE_NAMES = ("vader", "comprehend")
 
 
 def setting(value: str, env_name: str, default: str) -> str:
@@ -240,9 +240,10 @@ class TextResource(dg.ConfigurableResource):
         return TextSettings(
             policy=setting(self.policy, "SENTIMENT_TEXT_POLICY", "redacted").lower(),
             detect=setting(self.detect_language, "SENTIMENT_DETECT_LANGUAGE", "missing").lower(),
-            undetermined_language=setting(
-                self.undetermined_language, "SENTIMENT_UNDETERMINED_LANGUAGE", "en"
-            ),
+            undetermined_language=normalize_language(
+                setting(self.undetermined_language, "SENTIMENT_UNDETERMINED_LANGUAGE", "en")
+            )
+            or UNDETERMINED,
         )
 
 

@@ -57,6 +57,8 @@ where m.created_at >= $start and m.created_at < $end
           or (s.status = 'scored' and not list_contains($engines, s.engine || ' ' || s.engine_version))
           -- another set of engines may support its language
           or (s.status = 'unsupported_language' and s.engine is distinct from $routing)
+          -- scored before languages were decided (as English, whatever the language)
+          or (s.status = 'scored' and s.language is null)
       ))
   )
 """
@@ -283,6 +285,8 @@ def score_pending(
     # The pending rows stream through a second cursor (its own connection to the same
     # database, reading one snapshot) while the chunks are written through the first: this
     # process holds two chunks at most, and the staged rows wait in DuckDB (which spills).
+    # The exception is the messages whose language waits for the whole pass (short texts,
+    # usually; every text without a source language under detect=never), held until the end.
     workers = router.workers or os.cpu_count() or 1
     deferred = _Rows()
     with worker_pool(workers) as pool, connection.cursor() as reading:
@@ -330,7 +334,7 @@ def score_pending(
 # Text policy none: a message's body and subject are kept only until it is scored (or found
 # empty or unsupported); an engine error keeps them, for the next run to try again.
 _DROP_SCORED_TEXT_SQL = """
-update raw.messages set body = null, subject = null
+update raw.messages set body = null, subject = null, text_policy = 'none'
 where message_id in (select message_id from _scored_rows where status <> 'engine_error')
   and (body is not null or subject is not null)
 """
@@ -417,7 +421,7 @@ def _plan(
     engine_name: list[str] = [router.names] * count
     engine_version: list[str | None] = [None] * count
     wanted: dict[str, _Wanted] = {}
-    digest_of: dict[tuple[str, str], str] = {}  # repeated texts are hashed once
+    digest_of: dict[tuple[str, str, str], str] = {}  # repeated texts are hashed once
     for i, text in enumerate(rows.text):
         language = rows.language[i]
         scored_as = settings.undetermined_language if language == UNDETERMINED else language

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 
 import pyarrow as pa
 
@@ -24,13 +25,24 @@ REDACT_CHUNK = 5_000
 PARALLEL_REDACT_MIN = 20_000
 
 
+# A JSON string escape of one character outside the surrogates ("\u00df", "\u0040"): a
+# rejected line is JSON text, where "Hauptstra\u00dfe 5" or "jane\u0040example.com" would
+# hide personal data from the patterns.
+_JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])([0-9a-fA-F]{4})")
+
+
+def _unescaped(raw_content: str) -> str:
+    return _JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), raw_content)
+
+
 def kept_raw_content(raw_content: str | None, settings: TextSettings) -> str | None:
-    """A rejected line's raw content as the policy keeps it."""
+    """A rejected line's raw content as the policy keeps it: under ``redacted``, with its
+    JSON escapes written out (so that the patterns see the characters) and redacted."""
     if raw_content is None or settings.policy == "full":
         return raw_content
     if settings.policy == "none":
         return None
-    return redact_text(raw_content)
+    return redact_text(_unescaped(raw_content))
 
 
 def content_hash(raw_content: str | None) -> str | None:
@@ -69,20 +81,32 @@ def enforce_on_stored(connection, settings: TextSettings) -> int:
         return 0
     of_weaker = f"message_id in (select message_id from raw.messages where {weaker})"
     connection.execute("begin transaction")
+    # Rejected lines from before the hash column get theirs before their content changes.
+    connection.execute(
+        "update raw.rejected_messages set raw_content_sha256 = sha256(raw_content) "
+        "where raw_content_sha256 is null and raw_content is not null"
+    )
     if settings.keeps_text:
         _redact_in_place(connection, "raw.message_scores", ("cleaned_text",), of_weaker)
-        _redact_in_place(connection, "raw.rejected_messages", ("raw_content",))
+        _redact_rejected_lines(connection, settings)
+        _redact_in_place(connection, "raw.entity_mentions", ("entity_text", "mention_text"))
     else:
         connection.execute(f"update raw.message_scores set cleaned_text = null where {of_weaker}")
         connection.execute("update raw.rejected_messages set raw_content = null")
-    _redact_in_place(connection, "raw.entity_mentions", ("entity_text", "mention_text"))
+        # Entity mentions are words of the texts: none of them is kept.
+        connection.execute("delete from raw.entity_mentions")
+        connection.execute("delete from raw.entity_scans")
     _redact_in_place(connection, "raw.messages", ("body", "subject"), weaker)
     if not settings.keeps_text:
+        # Only where the current version is scored: an unscored or newer version keeps its
+        # (redacted) text until the scoring pass has read it.
         connection.execute(
             f"""
             update raw.messages set body = null, subject = null
             where {weaker} and message_id in (
-                select message_id from raw.message_scores where status <> 'engine_error'
+                select s.message_id from raw.message_scores s
+                join raw.messages m using (message_id)
+                where s.status <> 'engine_error' and s.message_updated_at >= m.updated_at
             )
             """
         )
@@ -90,8 +114,46 @@ def enforce_on_stored(connection, settings: TextSettings) -> int:
         f"update raw.messages set text_policy = $policy where {weaker}",
         {"policy": settings.policy},
     )
+    _apply_to_built_marts(connection, settings)
     connection.execute("commit")
     return count
+
+
+def _redact_rejected_lines(connection, settings: TextSettings) -> None:
+    rows = connection.execute(
+        "select rowid, raw_content from raw.rejected_messages where raw_content is not null"
+    ).fetchall()
+    changed = {"row_id": [], "raw_content": []}
+    for row_id, raw in rows:
+        kept = kept_raw_content(raw, settings)
+        if kept != raw:
+            changed["row_id"].append(row_id)
+            changed["raw_content"].append(kept)
+    if changed["row_id"]:
+        connection.register("_redacted", pa.table(changed))
+        try:
+            connection.execute(
+                "update raw.rejected_messages set raw_content = r.raw_content "
+                "from _redacted r where raw.rejected_messages.rowid = r.row_id"
+            )
+        finally:
+            connection.unregister("_redacted")
+
+
+def _apply_to_built_marts(connection, settings: TextSettings) -> None:
+    """The message mart keeps the subjects of the days it built (it is incremental): they
+    are brought to the policy too, and the builds forgotten, so that the next run builds and
+    publishes again (the published copy is replaced whole)."""
+    built = connection.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'fct_message_sentiment'"
+    ).fetchone()[0]
+    if built:
+        if settings.keeps_text:
+            _redact_in_place(connection, "marts.fct_message_sentiment", ("subject",))
+        else:
+            connection.execute("update marts.fct_message_sentiment set subject = null")
+    connection.execute("delete from raw.dbt_builds")
 
 
 def _redact_in_place(connection, table: str, columns: tuple[str, ...], where: str = "true") -> int:

@@ -13,6 +13,9 @@ from concurrent.futures import Executor
 
 from .base import SentimentEngine
 
+# The engines a warehouse can be configured with.
+ENGINE_NAMES = ("vader", "comprehend")
+
 
 class EngineRouter:
     """The configured engines, in order of preference."""

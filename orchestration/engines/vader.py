@@ -147,7 +147,7 @@ class VaderEngine(SentimentEngine):
         self.pool = pool
 
     def supports(self, language: str | None) -> bool:
-        # Unknown language is scored as English until language detection lands.
+        # None: a caller that decides no language (the scoring pass always does).
         return language is None or language == "en" or language.startswith("en-")
 
     def submit_batch(

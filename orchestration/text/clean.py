@@ -230,6 +230,10 @@ _HISTORY_PATHS = (
 _QUOTED_MARKERS = tuple(
     dict.fromkeys(m for _, markers in _QUOTED_PATHS + _HISTORY_PATHS for m in markers)
 )
+# One scan of the text finds which markers occur (a set comprehension of `in` tests took
+# 10% of cleaning an HTML e-mail). No marker contains another or can overlap one, so
+# non-overlapping matches find every marker present.
+_QUOTED_MARKER_SEARCH = re.compile("|".join(map(re.escape, _QUOTED_MARKERS)))
 _QUOTED_CSS = "script, style, head, blockquote, div.gmail_quote, div.yahoo_quoted"
 _HISTORY_CSS = "#appendonsend, #divRplyFwdMsg, #mail-editor-reference-message-container"
 
@@ -249,8 +253,7 @@ def _quoted_xpaths(html: str):
     in the HTML are evaluated (most e-mails need none, one or two). A union yields its nodes
     in document order, so the same elements are dropped in the same order as with every step.
     """
-    lowered = html.lower()
-    found = {marker for marker in _QUOTED_MARKERS if marker in lowered}
+    found = set(_QUOTED_MARKER_SEARCH.findall(html.lower()))
     if not found:
         return None, None
     return tuple(
@@ -273,25 +276,56 @@ def _drop_from(element) -> None:
     element.getparent().remove(element)
 
 
+@functools.cache
+def _html_parser():
+    import lxml.etree
+
+    return lxml.etree.HTMLParser()
+
+
+@functools.cache
+def _string_value():
+    import lxml.etree
+
+    # The text of every text node, as lxml.html's text_content() gives it.
+    return lxml.etree.XPath("string()")
+
+
+def _drop_keeping_tail(element) -> None:
+    """Remove ``element`` but keep the text that follows it (its tail), as lxml.html's
+    ``drop_tree`` does."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
 def html_to_text(html: str) -> str:
     """HTML to plain text, keeping paragraph breaks; quoted history is removed.
 
     lxml parses and walks the tree: on the sample's emails it is 18 times faster than
     BeautifulSoup with the same text after cleaning, and HTML parsing was the costliest part
-    of scoring. Input lxml refuses (an empty document, a str with an XML encoding
-    declaration) goes through BeautifulSoup instead, which accepts anything.
+    of scoring. The tree is lxml.etree's, not lxml.html's: the latter looks up a Python class
+    for every element touched, a sixth of the cost. Input lxml refuses (an empty document, a
+    str with an XML encoding declaration) goes through BeautifulSoup instead, which accepts
+    anything.
     """
     import lxml.etree
-    import lxml.html
 
     try:
-        root = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
+        root = lxml.etree.fromstring(html, _html_parser())
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:
         return _html_to_text_with_beautifulsoup(html)
     quoted, history = _quoted_xpaths(html)
     if quoted is not None:
         for element in quoted(root):
-            element.drop_tree()  # keeps the text that follows the element (its tail)
+            _drop_keeping_tail(element)
     if history is not None:  # evaluated on what is left: one inside a dropped quote is gone
         starts = history(root)
         if starts:
@@ -299,7 +333,7 @@ def html_to_text(html: str) -> str:
     for element in root.iter(*_BLOCK_TAGS):
         element.text = "\n" + (element.text or "")
         element.tail = "\n" + (element.tail or "")
-    return root.text_content()
+    return str(_string_value()(root))
 
 
 def _html_to_text_with_beautifulsoup(html: str) -> str:

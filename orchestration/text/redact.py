@@ -104,12 +104,14 @@ _IBAN_LENGTH = 34 + 8  # 34 characters at most, and a space every four
 # 13-19 digits, compact or grouped by single spaces or dashes, not inside a longer run: a
 # 22-digit tracking number grouped in fours must not lose its first sixteen, nor a decimal
 # number its integer part.
-_CARD = re.compile(r"(?<![\w+/])(?<!\d[ .,-])\d(?:[ -]?\d){12,18}(?![\w/]|[.,]\d|[ -]?\d)")
+_CARD = re.compile(
+    r"(?<![\w+/])(?<!\d[ .,\u00a0-])\d(?:[ \u00a0-]?\d){12,18}(?![\w/]|[.,]\d|[ \u00a0-]?\d)"
+)
 # Major industry identifiers of payment cards: 2 (Mastercard 2-series), 3 (Amex, Diners, JCB),
 # 4 (Visa), 5 (Mastercard, Maestro), 6 (Discover, UnionPay, Maestro). Luhn alone lets one
 # random number in ten through; order numbers like Amazon's 112-... start with 1.
 _CARD_FIRST_DIGITS = frozenset("23456")
-_CARD_GROUP_SEP = re.compile(r"[ -]")
+_CARD_GROUP_SEP = re.compile(r"[ \u00a0-]")
 
 # The phone library is slow (tens of µs per call), so it only reads each digit run with the
 # "+" or "(" before it, not the text around: that is also what makes the cache below work.
@@ -682,6 +684,10 @@ def redact_text(
         text = _redact_emails(text)
     if not _HAS_DIGIT.search(text):
         return text  # every detector below needs a digit
+    if "&nbsp;" in text or "&#160;" in text:
+        # The same character, written as itself: the card and IBAN patterns then see an
+        # HTML body's "4111&nbsp;1111..." as the no-break spaces it stands for.
+        text = _ENTITY_SPACE.sub("\u00a0", text)
     runs = _runs(text)
     if runs:
         redacted = _redact_ibans(text, runs)

@@ -36,8 +36,8 @@ def test_cleaning_flips_the_polarity_of_every_planted_email():
         for i, before, after in zip(ids, raw, cleaned, strict=True)
         if before.polarity == -expected[i] and after.polarity == expected[i]
     ]
-    # Measured: 100% of the raw bodies carry the opposite polarity; cleaning recovers the
-    # new text's polarity in all but a couple per thousand (a signature block without a
-    # "-- " line whose name VADER reads as sentiment).
+    # Every raw body carries the opposite polarity, and every cleaned text the new text's.
+    # (On 100k messages, seed 7, 1,942 of 1,944 flip: the two keep a signature block without
+    # a "-- " line whose name VADER reads as sentiment; bench/RESULTS.md.)
     assert sum(r.polarity == -expected[i] for i, r in zip(ids, raw, strict=True)) == len(ids)
-    assert len(flipped) >= 0.99 * len(ids), (len(flipped), len(ids))
+    assert len(flipped) == len(ids), sorted(set(ids) - set(flipped))

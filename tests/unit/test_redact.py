@@ -170,7 +170,7 @@ def test_phone_in_html_split_by_tags_and_nbsp():
     )
     assert redact_text(body) == (
         "<p>Call me</p><p>[PHONE]</p>"
-        '<div class="signature">Tel:&nbsp;[PHONE]<br>'
+        '<div class="signature">Tel:\u00a0[PHONE]<br>'
         '<a href="tel:[PHONE]">call</a></div>'
     )
 
@@ -429,3 +429,18 @@ def test_redact_many_keeps_order_and_nones():
     texts = [None, "", "jane@example.com", "nothing here", None, "call 020 7946 0958"]
     assert redact_many(texts) == [None, "", "[EMAIL]", "nothing here", None, "call [PHONE]"]
     assert redact_many([]) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "placeholder"),
+    [
+        ("<p>Card 4111&nbsp;1111&nbsp;1111&nbsp;1111 was charged</p>", "[CARD]"),
+        ("<p>Card 4111&#160;1111&#160;1111&#160;1111 was charged</p>", "[CARD]"),
+        ("Card 4111\u00a01111\u00a01111\u00a01111 was charged", "[CARD]"),
+        ("<p>IBAN DE89&nbsp;3704&nbsp;0044&nbsp;0532&nbsp;0130&nbsp;00 please</p>", "[IBAN]"),
+    ],
+)
+def test_card_and_iban_with_html_no_break_spaces(body, placeholder):
+    redacted = redact_text(body)
+    assert placeholder in redacted
+    assert "4111" not in redacted and "3704" not in redacted

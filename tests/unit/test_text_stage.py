@@ -295,8 +295,69 @@ def test_a_stricter_policy_applies_to_what_is_already_stored(connection, policy)
     settings = TextSettings(policy=policy)
     assert enforce_on_stored(connection, settings) == 1
     stored = all_text(connection)
-    assert [value for value in PERSONAL if value in stored] == []
+    assert [v for v in PERSONAL if v in stored or v.replace(" ", "") in stored] == []
     assert connection.execute("select text_policy from raw.messages").fetchone() == (policy,)
     cleaned = connection.execute("select cleaned_text from raw.message_scores").fetchone()[0]
     assert (cleaned is None) if policy == "none" else ("[CARD]" in cleaned)
     assert enforce_on_stored(connection, settings) == 0  # nothing left to do
+
+
+def test_escaped_and_html_spaced_personal_data_is_redacted_at_ingest(connection):
+    items = [
+        message("m1", "<p>Card 4111&nbsp;1111&nbsp;1111&nbsp;1111 was charged twice</p>"),
+        # json.dumps escapes non-ASCII: the street and the "@" hide behind \\u escapes.
+        Rejection(
+            "f.jsonl",
+            3,
+            '{"body": "Bitte an Hauptstra\\u00dfe 5 oder jane.doe\\u0040example.com", ',
+            "malformed JSON: x",
+        ),
+    ]
+    load_messages(connection, items, ["f.jsonl"], settings=TextSettings(policy="redacted"))
+    body = connection.execute("select body from raw.messages").fetchone()[0]
+    assert "[CARD]" in body and "4111" not in body
+    raw = connection.execute("select raw_content from raw.rejected_messages").fetchone()[0]
+    assert "[ADDRESS]" in raw and "[EMAIL]" in raw and "Hauptstra" not in raw
+
+
+def test_none_after_a_redacted_ingest_records_the_dropped_text(connection):
+    # Ingested under redacted, scored under none: the body is gone, and the row says so, so a
+    # later change of engines leaves the score alone instead of scoring an empty text.
+    load_messages(connection, [message("m1", ENGLISH)], [], settings=TextSettings())
+    score_pending(connection, RecordingEngine(), settings=TextSettings(policy="none"))
+    assert connection.execute("select body, text_policy from raw.messages").fetchone() == (
+        None,
+        "none",
+    )
+    stats = score_pending(connection, RecordingEngine(name="other"))
+    assert stats.messages == 0
+    assert connection.execute("select status from raw.message_scores").fetchone() == ("scored",)
+
+
+def test_none_enforced_later_keeps_the_text_of_a_version_not_yet_scored(connection):
+    full = TextSettings(policy="full")
+    load_messages(connection, [message("m1", ENGLISH)], [], settings=full)
+    score_pending(connection, RecordingEngine(), settings=full)
+    newer = message("m1", GERMAN, updated_at=datetime(2026, 1, 2, 11))
+    load_messages(connection, [newer], [], settings=full)
+    enforce_on_stored(connection, TextSettings(policy="none"))
+    assert connection.execute("select body from raw.messages").fetchone() == (GERMAN,)
+    score_pending(connection, RecordingEngine(), settings=TextSettings(policy="none"))
+    assert connection.execute(
+        "select s.language, s.status, m.body from raw.message_scores s join raw.messages m "
+        "using (message_id)"
+    ).fetchone() == ("de", "unsupported_language", None)
+
+
+def test_scores_from_before_languages_were_decided_are_scored_again(connection):
+    load_messages(connection, [message("m1", GERMAN)], [])
+    score_pending(connection, RecordingEngine())
+    connection.execute(
+        "update raw.message_scores set status = 'scored', language = null, score = 0"
+    )
+    stats = score_pending(connection, RecordingEngine())
+    assert stats.messages == 1
+    assert connection.execute("select language, status from raw.message_scores").fetchone() == (
+        "de",
+        "unsupported_language",
+    )
