@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from .parallel import map_in_chunks, worker_pool
 from .text.prepare import TextSettings
-from .text.redact import redact_many, redact_text
+from .text.redact import MAY_CHANGE_SQL_PATTERN, redact_many, redact_text
 
 BATCH_ROWS = 100_000
 # Redaction goes to a process pool in parts of this many texts, once there are enough.
@@ -159,9 +159,13 @@ def _apply_to_built_marts(connection, settings: TextSettings) -> None:
 def _redact_in_place(connection, table: str, columns: tuple[str, ...], where: str = "true") -> int:
     """Redact ``columns`` of the rows of ``table`` matching ``where``; returns how many rows
     changed."""
-    present = " or ".join(f"{column} is not null" for column in columns)
+    # Only the rows redaction could change are read into Python: most texts have no digit
+    # and no "@" (58% of a million generated bodies).
+    candidate = " or ".join(f"regexp_matches({column}, $pattern)" for column in columns)
     reader = connection.execute(
-        f"select rowid as row_id, {', '.join(columns)} from {table} where ({where}) and ({present})"
+        f"select rowid as row_id, {', '.join(columns)} from {table} "
+        f"where ({where}) and ({candidate})",
+        {"pattern": MAY_CHANGE_SQL_PATTERN},
     ).fetch_record_batch(BATCH_ROWS)
     # Only the rows that change are kept (few), and written back once the read is done.
     changed: dict[str, list] = {name: [] for name in ("row_id", *columns)}

@@ -670,6 +670,12 @@ def _redact_addresses(text: str) -> str:
 # --- public API ----------------------------------------------------------------------------
 
 
+# What a text must contain for ``redact_text`` to change it: an e-mail needs "@" (or its
+# escapes), and every other detector a digit (a house number, for addresses). Written for
+# DuckDB's RE2 as well, so that ingest sends only such texts here (most have none).
+MAY_CHANGE_SQL_PATTERN = r"\p{Nd}|@|%40|&#"
+
+
 def redact_text(
     text: str | None, *, phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS
 ) -> str | None:

@@ -444,3 +444,29 @@ def test_card_and_iban_with_html_no_break_spaces(body, placeholder):
     redacted = redact_text(body)
     assert placeholder in redacted
     assert "4111" not in redacted and "3704" not in redacted
+
+
+def test_texts_the_ingest_prescreen_skips_are_never_changed():
+    # Ingest sends redact_text only the texts DuckDB finds MAY_CHANGE_SQL_PATTERN in; every
+    # text without it must come back unchanged, and every text it changes must match it.
+    import duckdb
+
+    from orchestration.sample.generator import iter_sample_lines
+    from orchestration.text.redact import MAY_CHANGE_SQL_PATTERN
+
+    texts = [line for line in iter_sample_lines(3_000, seed=5)] + [
+        "Bitte an Hauptstraße ٥",  # an Arabic-Indic digit
+        "write to jane%40example.com",
+        "jane&#64;example.com",
+        "no digits and no at sign here, Baker Street",
+    ]
+    with duckdb.connect() as connection:
+        matches = [
+            connection.execute(
+                "select regexp_matches(?, ?)", [t, MAY_CHANGE_SQL_PATTERN]
+            ).fetchone()[0]
+            for t in texts
+        ]
+    changed = [redact_text(t) != t for t in texts]
+    assert all(match for match, change in zip(matches, changed, strict=True) if change)
+    assert sum(changed) > 50 and not all(matches)
