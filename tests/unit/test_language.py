@@ -206,12 +206,17 @@ def test_short_texts_are_not_detected(text):
         "😡😡😡😡😡😡😡😡😡😡😡😡😡😡😡😡😡😡😡😡",
         "It's order 646946. 🙂 🙂 🙂",  # lingua says German at 0.17
         "My email is jane.martinez75@example.com.",  # Romanian to low accuracy
-        "Meine E-Mail ist [EMAIL]. Telefon: [PHONE]",  # redaction's placeholders
     ],
 )
 def test_texts_with_too_little_language_are_not_detected(text):
     assert len(text.strip()) >= MIN_DETECT_CHARS
     assert detect_language(text) is None
+
+
+def test_placeholders_leave_a_few_words_to_their_own_language():
+    # Three German words once redaction's placeholders are gone: German, or no answer, but
+    # never English (the placeholders' words) or another language.
+    assert detect_language("Meine E-Mail ist [EMAIL]. Telefon: [PHONE]") in ("de", None)
 
 
 def test_redaction_placeholders_do_not_make_a_text_english():
