@@ -4,7 +4,8 @@ Under ``redacted`` and ``none`` a staged message's body and subject have their p
 replaced by typed placeholders (``orchestration.text.redact``) before the upsert writes them
 to the warehouse; a rejected line's raw content is redacted too, or not kept at all under
 ``none`` (its hash, row number and reason say what was rejected). Each message row records
-the policy it was written under.
+the policy it was written under, and ``enforce_on_stored`` brings what is already stored up
+to a stricter policy.
 """
 
 from __future__ import annotations
