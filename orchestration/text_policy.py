@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
@@ -36,14 +37,19 @@ def _unescaped(raw_content: str) -> str:
     return _JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), raw_content)
 
 
+def redact_lines(lines: Sequence[str | None]) -> list[str | None]:
+    """Rejected lines redacted, with their JSON escapes written out first (so that the
+    patterns see the characters); the unit of work sent to worker processes."""
+    return [None if line is None else redact_text(_unescaped(line)) for line in lines]
+
+
 def kept_raw_content(raw_content: str | None, settings: TextSettings) -> str | None:
-    """A rejected line's raw content as the policy keeps it: under ``redacted``, with its
-    JSON escapes written out (so that the patterns see the characters) and redacted."""
+    """A rejected line's raw content as the policy keeps it."""
     if raw_content is None or settings.policy == "full":
         return raw_content
     if settings.policy == "none":
         return None
-    return redact_text(_unescaped(raw_content))
+    return redact_lines([raw_content])[0]
 
 
 def content_hash(raw_content: str | None) -> str | None:
@@ -89,7 +95,7 @@ def enforce_on_stored(connection, settings: TextSettings) -> int:
     )
     if settings.keeps_text:
         _redact_in_place(connection, "raw.message_scores", ("cleaned_text",), of_weaker)
-        _redact_rejected_lines(connection, settings)
+        _redact_in_place(connection, "raw.rejected_messages", ("raw_content",), redact=redact_lines)
         _redact_in_place(connection, "raw.entity_mentions", ("entity_text", "mention_text"))
     else:
         connection.execute(f"update raw.message_scores set cleaned_text = null where {of_weaker}")
@@ -120,27 +126,6 @@ def enforce_on_stored(connection, settings: TextSettings) -> int:
     return count
 
 
-def _redact_rejected_lines(connection, settings: TextSettings) -> None:
-    rows = connection.execute(
-        "select rowid, raw_content from raw.rejected_messages where raw_content is not null"
-    ).fetchall()
-    changed = {"row_id": [], "raw_content": []}
-    for row_id, raw in rows:
-        kept = kept_raw_content(raw, settings)
-        if kept != raw:
-            changed["row_id"].append(row_id)
-            changed["raw_content"].append(kept)
-    if changed["row_id"]:
-        connection.register("_redacted", pa.table(changed))
-        try:
-            connection.execute(
-                "update raw.rejected_messages set raw_content = r.raw_content "
-                "from _redacted r where raw.rejected_messages.rowid = r.row_id"
-            )
-        finally:
-            connection.unregister("_redacted")
-
-
 def _apply_to_built_marts(connection, settings: TextSettings) -> None:
     """The message mart keeps the subjects of the days it built (it is incremental): they
     are brought to the policy too, and the builds forgotten, so that the next run builds and
@@ -157,9 +142,15 @@ def _apply_to_built_marts(connection, settings: TextSettings) -> None:
     connection.execute("delete from raw.dbt_builds")
 
 
-def _redact_in_place(connection, table: str, columns: tuple[str, ...], where: str = "true") -> int:
-    """Redact ``columns`` of the rows of ``table`` matching ``where``; returns how many rows
-    changed."""
+def _redact_in_place(
+    connection,
+    table: str,
+    columns: tuple[str, ...],
+    where: str = "true",
+    redact: Callable[[Sequence[str | None]], list[str | None]] = redact_many,
+) -> int:
+    """Redact ``columns`` of the rows of ``table`` matching ``where`` with ``redact`` (a
+    module-level function, for the worker processes); returns how many rows changed."""
     # Only the rows redaction could change are read into Python: most texts have no digit
     # and no "@" (58% of a million generated bodies).
     candidate = " or ".join(f"regexp_matches({column}, $pattern)" for column in columns)
@@ -174,7 +165,7 @@ def _redact_in_place(connection, table: str, columns: tuple[str, ...], where: st
     try:
         with worker_pool(workers) as pool:
             for batch in reader:
-                _redact_batch(batch.to_pydict(), columns, pool, changed)
+                _redact_batch(batch.to_pydict(), columns, pool, redact, changed)
     finally:
         reader.close()
     if changed["row_id"]:
@@ -189,13 +180,13 @@ def _redact_in_place(connection, table: str, columns: tuple[str, ...], where: st
     return len(changed["row_id"])
 
 
-def _redact_batch(data: dict[str, list], columns, pool, changed: dict[str, list]) -> None:
+def _redact_batch(data: dict[str, list], columns, pool, redact, changed: dict[str, list]) -> None:
     # Each distinct text is redacted once: support data repeats itself.
     distinct = list(dict.fromkeys(value for column in columns for value in data[column]))
     redacted = dict(
         zip(
             distinct,
-            map_in_chunks(pool, redact_many, distinct, REDACT_CHUNK, PARALLEL_REDACT_MIN),
+            map_in_chunks(pool, redact, distinct, REDACT_CHUNK, PARALLEL_REDACT_MIN),
             strict=True,
         )
     )

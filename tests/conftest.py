@@ -32,3 +32,31 @@ def partition_tags(source, fmt: str) -> dict[str, str]:
 
     days = source_days(source, fmt)
     return partition_range_tags(days[0], days[-1])
+
+
+@pytest.fixture
+def fake_comprehend(isolated_env, monkeypatch):
+    """The suite's fake Comprehend endpoint, configured as the engine with dummy credentials
+    (tests set the rate and concurrency they need)."""
+    from tests.fakes import FakeComprehend
+
+    monkeypatch.setenv("SENTIMENT_ENGINE", "comprehend")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with FakeComprehend() as fake:
+        monkeypatch.setenv("SENTIMENT_COMPREHEND_ENDPOINT_URL", fake.endpoint_url)
+        yield fake
+
+
+def strings_in_tables(connection) -> str:
+    """Every non-null value of every table a DuckDB connection sees, as text, one per line:
+    what a test searches for data that must not be stored."""
+    values = []
+    tables = connection.execute(
+        "select table_schema, table_name from information_schema.tables"
+    ).fetchall()
+    for schema, table in tables:
+        for row in connection.execute(f'select * from "{schema}"."{table}"').fetchall():
+            values.extend(str(value) for value in row if value is not None)
+    return "\n".join(values)

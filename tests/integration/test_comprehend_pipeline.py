@@ -13,25 +13,19 @@ from orchestration.definitions import defs
 from orchestration.resources import build_resources
 from orchestration.sample.generator import write_sample
 from tests.conftest import partition_tags
-from tests.fakes import FakeComprehend, FaultPlan
+from tests.fakes import FaultPlan
 
 RPS = 40
 
 
 @pytest.fixture
-def comprehend_env(isolated_env, monkeypatch):
+def comprehend_env(isolated_env, fake_comprehend, monkeypatch):
     source = isolated_env / "sample.jsonl"
     write_sample(source, 600, seed=11)
     monkeypatch.setenv("SENTIMENT_SOURCE_PATH", str(source))
-    monkeypatch.setenv("SENTIMENT_ENGINE", "comprehend")
     monkeypatch.setenv("SENTIMENT_COMPREHEND_MAX_RPS", str(RPS))
     monkeypatch.setenv("SENTIMENT_COMPREHEND_CONCURRENCY", "2")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with FakeComprehend() as fake:
-        monkeypatch.setenv("SENTIMENT_COMPREHEND_ENDPOINT_URL", fake.endpoint_url)
-        yield isolated_env, fake
+    return isolated_env, fake_comprehend
 
 
 def run_job(full: bool = False):

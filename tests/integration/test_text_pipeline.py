@@ -17,8 +17,7 @@ from orchestration.assets.ingest import raw_messages
 from orchestration.assets.scoring import message_scores
 from orchestration.definitions import defs
 from orchestration.resources import build_resources
-from tests.conftest import SHARED_DATA, partition_tags
-from tests.fakes import FakeComprehend
+from tests.conftest import SHARED_DATA, partition_tags, strings_in_tables
 
 GERMEVAL = SHARED_DATA / "germeval2017" / "dev.csv"
 PERSONAL = {
@@ -77,28 +76,14 @@ def personal_source(path):
 
 
 @pytest.fixture
-def comprehend(isolated_env, monkeypatch):
-    monkeypatch.setenv("SENTIMENT_ENGINE", "comprehend")
+def comprehend(isolated_env, fake_comprehend, monkeypatch):
     monkeypatch.setenv("SENTIMENT_COMPREHEND_MAX_RPS", "200")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with FakeComprehend() as fake:
-        monkeypatch.setenv("SENTIMENT_COMPREHEND_ENDPOINT_URL", fake.endpoint_url)
-        yield isolated_env, fake
+    return isolated_env, fake_comprehend
 
 
 def strings_in_database(path) -> str:
-    """Every value of every table of a DuckDB file, as text."""
-    values = []
     with duckdb.connect(str(path), read_only=True) as connection:
-        tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables"
-        ).fetchall()
-        for schema, table in tables:
-            for row in connection.execute(f'select * from "{schema}"."{table}"').fetchall():
-                values.extend(str(value) for value in row if value is not None)
-    return "\n".join(values)
+        return strings_in_tables(connection)
 
 
 def found(values: dict[str, str], text: str) -> list[str]:

@@ -17,6 +17,7 @@ from orchestration.scoring import score_pending
 from orchestration.sources.record import Message, Rejection
 from orchestration.text.prepare import TextSettings
 from orchestration.text_policy import enforce_on_stored
+from tests.conftest import strings_in_tables
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "jane.doe@example.com"
@@ -74,18 +75,6 @@ class RecordingEngine(VaderEngine):
         return list(score_texts(texts))
 
 
-def all_text(connection) -> str:
-    """Every string value in every table of the warehouse, joined."""
-    values = []
-    tables = connection.execute(
-        "select table_schema, table_name from information_schema.tables"
-    ).fetchall()
-    for schema, table in tables:
-        for row in connection.execute(f'select * from "{schema}"."{table}"').fetchall():
-            values.extend(str(value) for value in row if value is not None)
-    return "\n".join(values)
-
-
 def load_and_score(connection, settings, engine=None):
     items = [
         message("m1", PII_BODY, subject=f"Card {CARD}"),
@@ -101,7 +90,7 @@ def load_and_score(connection, settings, engine=None):
 def test_personal_data_is_in_no_table_and_no_engine_request(connection, policy):
     stats, engine = load_and_score(connection, TextSettings(policy=policy))
     assert stats.redacted == 1
-    stored = all_text(connection)
+    stored = strings_in_tables(connection)
     sent = "\n".join(text for text, _ in engine.sent)
     for value in PERSONAL:
         assert value not in stored and value.replace(" ", "") not in stored
@@ -113,7 +102,7 @@ def test_personal_data_is_in_no_table_and_no_engine_request(connection, policy):
 
 def test_full_policy_keeps_the_text_as_received(connection):
     load_and_score(connection, TextSettings(policy="full"))
-    stored = all_text(connection)
+    stored = strings_in_tables(connection)
     assert all(value in stored for value in PERSONAL)  # the check above can fail
     assert connection.execute("select text_policy from raw.messages").fetchone() == ("full",)
 
@@ -291,10 +280,10 @@ def test_bad_settings_are_refused_with_the_choices():
 @pytest.mark.parametrize("policy", ["redacted", "none"])
 def test_a_stricter_policy_applies_to_what_is_already_stored(connection, policy):
     load_and_score(connection, TextSettings(policy="full"))
-    assert all(value in all_text(connection) for value in PERSONAL)
+    assert all(value in strings_in_tables(connection) for value in PERSONAL)
     settings = TextSettings(policy=policy)
     assert enforce_on_stored(connection, settings) == 1
-    stored = all_text(connection)
+    stored = strings_in_tables(connection)
     assert [v for v in PERSONAL if v in stored or v.replace(" ", "") in stored] == []
     assert connection.execute("select text_policy from raw.messages").fetchone() == (policy,)
     cleaned = connection.execute("select cleaned_text from raw.message_scores").fetchone()[0]
