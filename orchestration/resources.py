@@ -74,6 +74,11 @@ class WarehouseResource(dg.ConfigurableResource):
             setting(self.published_path, "SENTIMENT_PUBLISHED_PATH", str(default))
         ).resolve()
 
+    def docs_path(self) -> Path:
+        """The folder ``dbt docs generate`` writes the models' documentation to, beside the
+        warehouse (``<warehouse>.dbt_docs/``); ``static_index.html`` there opens offline."""
+        return self.database_path().with_suffix(".dbt_docs")
+
     @contextmanager
     def connect(self) -> Iterator:
         """A read-write connection with the raw schema in place.

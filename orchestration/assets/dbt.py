@@ -1,6 +1,7 @@
 """The dbt models as Dagster assets, one asset per model, dbt tests as asset checks."""
 
 import json
+import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from graphlib import TopologicalSorter
@@ -62,6 +63,52 @@ def dbt_build_args(
     ]
 
 
+def dbt_docs_args(warehouse_path: Path, memory_limit: str) -> list[str]:
+    """``dbt docs generate`` arguments: the catalog of the built warehouse, and a single-file
+    ``static_index.html`` that opens from disk without a web server. ``--no-compile`` reuses
+    the manifest (the build has just compiled every model), which halves its time."""
+    return [
+        "docs",
+        "generate",
+        "--no-compile",
+        "--static",
+        "--vars",
+        json.dumps(
+            {"warehouse_path": str(warehouse_path), "memory_limit": memory_limit}, sort_keys=True
+        ),
+    ]
+
+
+DOCS_STAMP = ".sentiment_docs_inputs"
+
+
+def docs_are_current(docs_dir: Path, project: str) -> bool:
+    """Whether ``docs_dir`` holds docs generated from this dbt project (by its fingerprint).
+
+    The docs describe the models and their columns, which change only with the project's
+    files, so a build over new data reuses them instead of paying ``dbt docs generate``."""
+    stamp = docs_dir / DOCS_STAMP
+    return (
+        (docs_dir / "static_index.html").exists()
+        and stamp.exists()
+        and stamp.read_text() == project
+    )
+
+
+def generate_docs(dbt: DbtCliResource, warehouse: WarehouseResource, project: str) -> Path:
+    """Run ``dbt docs generate`` into the warehouse's docs folder unless it is current."""
+    docs_dir = warehouse.docs_path()
+    if not docs_are_current(docs_dir, project):
+        # --no-compile documents the manifest found in the target path: the project's own,
+        # parsed from the same files (the fingerprint says so)
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(dbt_project.manifest_path, docs_dir / "manifest.json")
+        args = dbt_docs_args(warehouse.database_path(), warehouse.duckdb_memory_limit())
+        dbt.cli(args, target_path=docs_dir).wait()
+        (docs_dir / DOCS_STAMP).write_text(project)
+    return docs_dir / "static_index.html"
+
+
 def dbt_unit_test_args(warehouse_path: Path) -> list[str]:
     """``dbt test`` arguments for the unit tests alone (the models must have been built)."""
     return [
@@ -101,9 +148,11 @@ translator = SentimentDbtTranslator(settings=DagsterDbtTranslatorSettings(enable
 def sentiment_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    """Staging views, intermediate and the marts (message, conversation, customer, daily),
-    built and tested by ``dbt build`` against the warehouse file (data tests only; the unit
-    tests of the models' SQL run in CI).
+    """Staging views, intermediate and the marts (message, conversation, customer, daily and
+    weekly trends, shifts, anomalies, topics), built and tested by ``dbt build`` against the
+    warehouse file (data tests only; the unit tests of the models' SQL run in CI), then
+    documented by ``dbt docs generate`` into ``<warehouse>.dbt_docs/`` (again only when the
+    project changed: the docs describe the models, not the day's data).
 
     Not partitioned themselves, so that a run over many days does not record every model
     for every day; they take the run's days from its partition tags instead. The message
@@ -136,9 +185,12 @@ def sentiment_dbt_models(
                 yield dg.MaterializeResult(
                     asset_key=key, metadata={"dbt_build": "skipped: unchanged"}
                 )
+        generate_docs(dbt, warehouse, project)  # only if deleted since: they are current
         return
     args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
     yield from dbt.cli(args, context=context).stream()
+    docs = generate_docs(dbt, warehouse, project)
+    context.log.info(f"model documentation: {docs}")
     if whole:
         with warehouse.connect() as connection:
             record_build(connection, inputs, project, window)

@@ -3,6 +3,7 @@ whose answers are known."""
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -328,3 +329,40 @@ def test_a_rerun_with_nothing_new_skips_the_dbt_build_and_the_publish(warehouse)
     # No dbt test ran again (the scoring checks still run).
     checked = {e.asset_key.path[0] for e in rerun.get_asset_check_evaluations()}
     assert checked and not checked & {"staging", "intermediate", "marts"}
+
+
+def test_every_mart_and_column_is_documented_and_the_docs_are_generated(warehouse):
+    """Analysts read the descriptions in dbt's docs and in the Dagster UI: every column the
+    built marts really have must be described there, and the build writes the docs."""
+    from orchestration.dbt_project import dbt_project
+
+    connection, *_ = warehouse
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    }
+    built = connection.execute(
+        "select table_name, list(column_name order by ordinal_position) "
+        "from information_schema.columns where table_schema = 'marts' group by table_name"
+    ).fetchall()
+    assert {name for name, _ in built} == set(models)
+    for name, columns in built:
+        node = models[name]
+        assert len(node["description"]) > 40, f"{name} has no real description"
+        described = {c: v["description"] for c, v in node["columns"].items()}
+        missing = [c for c in columns if not described.get(c)]
+        assert not missing, f"marts.{name}: columns without a description: {missing}"
+        extra = sorted(set(described) - set(columns))
+        assert not extra, f"marts.{name}: documented columns the table does not have: {extra}"
+
+    database = connection.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()[0]
+    docs = Path(database).with_suffix(".dbt_docs")
+    page = (docs / "static_index.html").read_text()
+    catalog = json.loads((docs / "catalog.json").read_text())
+    documented = {node["metadata"]["name"] for node in catalog["nodes"].values()}
+    assert set(models) <= documented
+    assert "fct_sentiment_anomalies" in page

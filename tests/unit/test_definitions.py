@@ -6,7 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_build_args, dbt_unit_test_args
+from orchestration.assets.dbt import (
+    DOCS_STAMP,
+    dbt_build_args,
+    dbt_docs_args,
+    dbt_unit_test_args,
+    docs_are_current,
+)
 from orchestration.definitions import defs
 from orchestration.partitions import ALL_TIME, day_clusters, run_window
 
@@ -36,6 +42,29 @@ def test_dbt_unit_test_args_select_only_the_unit_tests():
     args = dbt_unit_test_args(Path("/data/w.duckdb"))
     assert args[:3] == ["test", "--select", "test_type:unit"]
     assert json.loads(args[args.index("--vars") + 1]) == {"warehouse_path": "/data/w.duckdb"}
+
+
+def test_dbt_docs_args_document_the_built_warehouse_in_one_offline_file():
+    args = dbt_docs_args(Path("/data/w.duckdb"), "512MB")
+    assert args[:2] == ["docs", "generate"]
+    # the build compiled everything already; --static writes static_index.html, which opens
+    # from disk without the web server `dbt docs serve` would need
+    assert "--no-compile" in args and "--static" in args
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "warehouse_path": "/data/w.duckdb",
+        "memory_limit": "512MB",
+    }
+
+
+def test_docs_are_generated_again_only_for_another_project(tmp_path):
+    assert not docs_are_current(tmp_path, "abc")
+    (tmp_path / "static_index.html").write_text("<html></html>")
+    assert not docs_are_current(tmp_path, "abc")  # no stamp: unknown project
+    (tmp_path / DOCS_STAMP).write_text("abc")
+    assert docs_are_current(tmp_path, "abc")
+    assert not docs_are_current(tmp_path, "abd")
+    (tmp_path / "static_index.html").unlink()
+    assert not docs_are_current(tmp_path, "abc")
 
 
 def test_run_window_comes_from_the_partition_tags():
@@ -68,6 +97,9 @@ def test_one_lineage_graph_from_raw_messages_to_the_marts():
         "fct_conversation_sentiment",
         "dim_customer_sentiment",
         "agg_sentiment_daily",
+        "agg_sentiment_weekly",
+        "fct_sentiment_shifts",
+        "fct_sentiment_anomalies",
     }
     assert {f"marts/{name}" for name in marts} <= keys
     assert graph.get(dg.AssetKey("message_scores")).parent_keys == {dg.AssetKey("raw_messages")}

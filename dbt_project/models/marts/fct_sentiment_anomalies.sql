@@ -1,0 +1,86 @@
+-- One row per (UTC day, channel) whose negative share of scored inbound messages leaves the
+-- channel's band: the mean +/- anomaly_band_sd sample standard deviations of the negative
+-- share over the previous anomaly_window_days calendar days (day - 28 .. day - 1).
+-- Only days with at least anomaly_min_messages scored inbound messages are judged or used as
+-- baseline, and a day needs anomaly_min_baseline_days such days before it, so that a quiet
+-- day or a new channel raises nothing. The 'all' channel of agg_sentiment_daily is left out.
+{%- set min_messages = var('anomaly_min_messages') %}
+with
+
+daily as (
+
+    select
+        day,
+        channel,
+        scored_count,
+        negative_count,
+        negative_share
+
+    from {{ ref('agg_sentiment_daily') }}
+    where channel != 'all' and scored_count >= {{ min_messages }}
+
+),
+
+baselines as (
+
+    select
+        daily.day,
+        daily.channel,
+        count(baseline.day) as baseline_days,
+        avg(baseline.negative_share) as baseline_mean,
+        stddev_samp(baseline.negative_share) as baseline_stddev
+
+    from daily
+    inner join daily as baseline
+        on
+            daily.channel = baseline.channel
+            and daily.day - {{ var('anomaly_window_days') }} <= baseline.day
+            and daily.day > baseline.day
+    group by daily.day, daily.channel
+
+),
+
+banded as (
+
+    select
+        daily.*,
+        baselines.baseline_days,
+        baselines.baseline_mean,
+        baselines.baseline_stddev,
+        baselines.baseline_mean - {{ var('anomaly_band_sd') }} * baselines.baseline_stddev
+            as band_lower,
+        baselines.baseline_mean + {{ var('anomaly_band_sd') }} * baselines.baseline_stddev
+            as band_upper
+
+    from daily
+    inner join baselines
+        on
+            daily.day = baselines.day
+            and daily.channel = baselines.channel
+    where baselines.baseline_days >= {{ var('anomaly_min_baseline_days') }}
+
+),
+
+final as (
+
+    select
+        channel || ':' || strftime(day, '%Y-%m-%d') as anomaly_id,
+        day,
+        channel,
+        scored_count,
+        negative_count,
+        negative_share,
+        baseline_mean,
+        baseline_stddev,
+        band_lower,
+        band_upper,
+        baseline_days,
+        case when negative_share > band_upper then 'above' else 'below' end as direction,
+        (negative_share - baseline_mean) / nullif(baseline_stddev, 0) as z_score
+
+    from banded
+    where negative_share > band_upper or negative_share < band_lower
+
+)
+
+select * from final
