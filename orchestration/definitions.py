@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from .alerts.checks import alert_checks
 from .assets.dbt import sentiment_dbt_models
 from .assets.entities import message_entities
 from .assets.ingest import raw_messages
@@ -44,7 +45,7 @@ schedules, sensors = build_automation(warehouse_job)
 defs = dg.Definitions(
     assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models, published_marts],
     jobs=[warehouse_job, score_job, marts_job],
-    asset_checks=[fresh_checks],
+    asset_checks=[fresh_checks, *alert_checks],
     schedules=schedules,
     sensors=[*sensors, freshness_sensor],
     resources=build_resources(),

@@ -297,6 +297,7 @@ class EngineResource(dg.ConfigurableResource):
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     from dagster_aws.s3 import S3Resource
 
+    from .alerts import AlertsResource
     from .automation.freshness import FreshnessResource
 
     return {
@@ -308,4 +309,6 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "text": TextResource(),
         "dbt": dbt_cli(),
         "freshness": FreshnessResource(),
+        # where and when the anomaly and shift checks post their alerts
+        "alerts": AlertsResource(),
     }
