@@ -8,6 +8,7 @@ from .assets.entities import message_entities
 from .assets.ingest import raw_messages
 from .assets.publish import MART_KEYS, published_marts
 from .assets.scoring import message_scores
+from .assets.sentiment_report import sentiment_report
 from .automation import build_automation
 from .automation.freshness import freshness_checks
 from .partitions import daily_partitions
@@ -36,14 +37,23 @@ score_job = dg.define_asset_job(
 )
 marts_job = dg.define_asset_job(
     MARTS_JOB,
-    selection=dg.AssetSelection.assets(sentiment_dbt_models, published_marts) - CLOCK_CHECKS,
-    description="Build every dbt model over all days and publish the analysts' copy.",
+    selection=dg.AssetSelection.assets(sentiment_dbt_models, published_marts, sentiment_report)
+    - CLOCK_CHECKS,
+    description="Build every dbt model over all days, publish the analysts' copy, and write "
+    "the sentiment report.",
 )
 
 schedules, sensors = build_automation(warehouse_job)
 
 defs = dg.Definitions(
-    assets=[raw_messages, message_scores, message_entities, sentiment_dbt_models, published_marts],
+    assets=[
+        raw_messages,
+        message_scores,
+        message_entities,
+        sentiment_dbt_models,
+        published_marts,
+        sentiment_report,
+    ],
     jobs=[warehouse_job, score_job, marts_job],
     asset_checks=[fresh_checks, *alert_checks],
     schedules=schedules,

@@ -299,6 +299,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
     from .alerts import AlertsResource
     from .automation.freshness import FreshnessResource
+    from .reporting import ReportResource
 
     return {
         # S3 input locations (and the sensor watching them); boto3's own credential chain.
@@ -311,4 +312,6 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "freshness": FreshnessResource(),
         # where and when the anomaly and shift checks post their alerts
         "alerts": AlertsResource(),
+        # where the sentiment report's HTML file goes
+        "report": ReportResource(),
     }
