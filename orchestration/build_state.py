@@ -16,7 +16,12 @@ import hashlib
 from datetime import datetime
 
 # The dbt sources (dbt_project/models/staging/_sources.yml).
-SOURCE_TABLES = ("raw.messages", "raw.message_scores", "raw.entity_mentions")
+SOURCE_TABLES = (
+    "raw.messages",
+    "raw.message_scores",
+    "raw.entity_mentions",
+    "raw.message_topics",
+)
 FORCE_BUILD_TAG = "sentiment/force_dbt_build"
 
 

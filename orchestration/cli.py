@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"run {failed[0].run_id} failed; see the messages above", file=sys.stderr)
         return 1
     from .report import format_summary
+    from .reporting import ReportResource
 
     print(f"\n{len(results)} runs succeeded in {time.perf_counter() - started:.1f} s")
     warehouse = WarehouseResource()
@@ -166,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             warehouse.database_path(),
             os.environ["DAGSTER_HOME"],
             warehouse.published_database_path(),
+            ReportResource().report_path(warehouse.database_path()),
+            warehouse.docs_path() / "static_index.html",
         )
     )
     return 0

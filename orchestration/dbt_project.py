@@ -21,8 +21,9 @@ def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
-# What dbt writes into the project folder; none of it changes what the project parses to.
-_NOT_INPUTS = ("target", "logs", "dbt_packages", ".user.yml")
+# What dbt writes into the project folder, and the topics file (read by the message_topics
+# asset, not by dbt); none of it changes what the project parses to.
+_NOT_INPUTS = ("target", "logs", "dbt_packages", ".user.yml", "topics.yml")
 _STAMP = ".sentiment_manifest_inputs"
 
 

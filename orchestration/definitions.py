@@ -9,6 +9,7 @@ from .assets.ingest import raw_messages
 from .assets.publish import MART_KEYS, published_marts
 from .assets.scoring import message_scores
 from .assets.sentiment_report import sentiment_report
+from .assets.topics import message_topics
 from .automation import build_automation
 from .automation.freshness import freshness_checks
 from .partitions import daily_partitions
@@ -37,10 +38,12 @@ score_job = dg.define_asset_job(
 )
 marts_job = dg.define_asset_job(
     MARTS_JOB,
-    selection=dg.AssetSelection.assets(sentiment_dbt_models, published_marts, sentiment_report)
+    selection=dg.AssetSelection.assets(
+        message_topics, sentiment_dbt_models, published_marts, sentiment_report
+    )
     - CLOCK_CHECKS,
-    description="Build every dbt model over all days, publish the analysts' copy, and write "
-    "the sentiment report.",
+    description="Find the topics' sentences, build every dbt model over all days, publish the "
+    "analysts' copy, and write the sentiment report.",
 )
 
 schedules, sensors = build_automation(warehouse_job)
@@ -50,6 +53,7 @@ defs = dg.Definitions(
         raw_messages,
         message_scores,
         message_entities,
+        message_topics,
         sentiment_dbt_models,
         published_marts,
         sentiment_report,

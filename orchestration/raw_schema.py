@@ -119,6 +119,68 @@ create table if not exists raw.entity_scans (
     scanned_at   timestamp not null
 );
 
+-- Topic (keyword-level) sentiment, written by the message_topics asset (orchestration/topics/):
+-- one row per scored inbound message and topic of topics.yml that its cleaned text mentions,
+-- with the score of the sentences that mention the topic. No message text is stored here.
+create table if not exists raw.message_topics (
+    message_id     varchar not null,
+    topic          varchar not null,
+    text_hash      varchar not null,        -- raw.message_scores.text_hash of the text matched
+    topic_hash     varchar not null,        -- fingerprint of the topic's keywords it was matched with
+    snippet_hash   varchar not null,        -- score cache key of the snippet (its sentences, language, engine, version)
+    matched_terms  varchar not null,        -- the topic's keywords found, sorted, comma-separated
+    sentence_count integer not null,        -- sentences that mention the topic
+    sentiment      varchar not null,        -- POSITIVE | NEGATIVE | NEUTRAL | MIXED, of the snippet
+    positive       double not null,
+    negative       double not null,
+    neutral        double not null,
+    mixed          double not null,
+    score          double not null,         -- -1..1
+    polarity       integer not null,        -- -1, 0, 1
+    confidence     double not null,         -- 0..1
+    engine         varchar not null,        -- the engine that scored the message, and the snippet
+    engine_version varchar not null,
+    language       varchar,                 -- the language the snippet was scored in
+    evaluated_at   timestamp not null,
+    primary key (message_id, topic)
+);
+
+-- Scores of topic snippets, keyed like raw.score_cache (hash of snippet, language, engine,
+-- version): a snippet is sent to the engine once. A snippet that is a whole message's text is
+-- found in raw.score_cache instead and never scored again.
+create table if not exists raw.topic_snippet_scores (
+    text_hash      varchar primary key,
+    sentiment      varchar not null,
+    positive       double not null,
+    negative       double not null,
+    neutral        double not null,
+    mixed          double not null,
+    score          double not null,
+    polarity       integer not null,
+    confidence     double not null,
+    engine         varchar not null,
+    engine_version varchar not null,
+    language       varchar,
+    scored_at      timestamp not null
+);
+
+-- Messages whose text (raw.message_scores.text_hash) was matched against every topic of
+-- raw.topic_definitions, mentioned or not: a run evaluates only new or edited messages, and
+-- only the topics whose keywords changed for the others.
+create table if not exists raw.topic_scans (
+    message_id varchar primary key,
+    text_hash  varchar not null,
+    scanned_at timestamp not null
+);
+
+-- The topics the rows of raw.message_topics were computed with, and each one's fingerprint.
+create table if not exists raw.topic_definitions (
+    topic      varchar primary key,
+    topic_hash varchar not null,
+    terms      varchar[] not null,
+    defined_at timestamp not null
+);
+
 -- Each successful dbt build: a fingerprint of what it read, the window it built (naive UTC,
 -- half-open) and when it was published. A build whose inputs are unchanged since the latest
 -- one, already published, is skipped (orchestration/build_state.py).

@@ -15,6 +15,10 @@ SUMMARY_TABLES = (
     "marts.dim_customer_sentiment",
     "marts.agg_sentiment_daily",
     "marts.agg_language_daily",
+    "marts.agg_sentiment_weekly",
+    "marts.fct_sentiment_shifts",
+    "marts.fct_sentiment_anomalies",
+    "marts.fct_topic_sentiment",
 )
 
 MOST_NEGATIVE_SQL = """
@@ -38,7 +42,11 @@ def most_negative_conversations(connection: duckdb.DuckDBPyConnection) -> list[t
 
 
 def format_summary(
-    warehouse: Path, dagster_home: str | None = None, published: Path | None = None
+    warehouse: Path,
+    dagster_home: str | None = None,
+    published: Path | None = None,
+    report: Path | None = None,
+    docs: Path | None = None,
 ) -> str:
     """Rows per table, the five most negative conversations, and where to go next."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -60,6 +68,8 @@ def format_summary(
         "",
         f"Warehouse: {warehouse}",
         f"Analysts:  {published or warehouse} (a read-only copy you can open while runs write)",
+        *([f"Report:    {report} (open it in a browser; it works offline)"] if report else []),
+        *([f"Model docs: {docs}"] if docs else []),
         f"Lineage UI: make ui   (= {home}.venv/bin/dagster dev -w workspace.yaml with .venv/bin on PATH; then open http://127.0.0.1:3000)",
         f"Query:      .venv/bin/python -c \"import duckdb; print(duckdb.connect('{published or warehouse}', "
         "read_only=True).sql('select * from marts.agg_sentiment_daily order by day desc limit 10'))\"",

@@ -300,6 +300,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     from .alerts import AlertsResource
     from .automation.freshness import FreshnessResource
     from .reporting import ReportResource
+    from .topics.resource import TopicsResource
 
     return {
         # S3 input locations (and the sensor watching them); boto3's own credential chain.
@@ -314,4 +315,6 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "alerts": AlertsResource(),
         # where the sentiment report's HTML file goes
         "report": ReportResource(),
+        # the topics and keywords of topic sentiment: dbt_project/topics.yml by default
+        "topics": TopicsResource(),
     }
