@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-text clean
+.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-text bench-reports clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -53,6 +53,11 @@ bench-daily: setup
 ## make bench-text: what cleaning, redaction and language detection add to scoring at 1M
 bench-text: setup
 	$(BIN)/python -m bench.text_prep
+
+## make bench-reports: what the shift, trend, anomaly and topic marts, the docs and the report
+## add to the dbt stage at 1M
+bench-reports: setup
+	$(BIN)/python -m bench.change_reports
 
 ## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint
 bench-comprehend: setup
