@@ -11,8 +11,11 @@ malformed lines that a reader must quarantine. Only some conversations carry ``a
 (real exports often lack it), so the reader has to detect the language of the others.
 
 It also plants cases that tests count (see :func:`planted_cases`): e-mails whose quoted history
-or signature carries the opposite sentiment of the new text, and customer messages with
-fictional personal data (e-mail addresses, phone numbers, card numbers, IBANs, addresses).
+or signature carries the opposite sentiment of the new text, customer messages with fictional
+personal data (e-mail addresses, phone numbers, card numbers, IBANs, addresses), customers
+whose last two conversations have opposite moods, conversations that turn sour or recover
+once an agent replies, one day per channel whose negative share is far above normal (an
+outage: every conversation of that channel angry, and more of them), and the days kept calm.
 
 Everything is drawn from one ``random.Random(seed)`` and generated conversation by conversation,
 so the output is identical for a seed, any prefix of a long sample equals the shorter sample,
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -92,10 +96,35 @@ PERSONAL_DATA_RATE = 0.02
 OPPOSITE_HISTORY_RATE = 0.31
 POLAR_MOODS = frozenset({"positive", "angry", "frustrated"})
 OPPOSITE_HISTORY = "email_opposite_history"
+# Planted sentiment events. Each is planted on English customers (VADER reads English) in
+# conversations that are kept intact: no malformed line, no re-sent edit, no opposite history
+# or personal data, not cut by the window end; every angry or positive customer message of
+# one carries a clearly polar sentence (P.PLANTED_ANGRY / P.PLANTED_POSITIVE).
+# Share of English customers with two or more conversations whose last two are planted with
+# opposite moods (happy then angry, or angry then happy).
+TURN_RATE = 0.03
+# Shares of English conversations planted to drop (a happy first message, an angry last one,
+# the agent replying between) and to recover (angry before the first agent reply, happy after).
+DROP_RATE = 0.01
+RECOVERY_RATE = 0.01
+# The day-to-day negativity factor is lognormal, bounded so that no ordinary day is an outlier;
+# about half the days are kept at exactly the normal level ("calm", not Monday's backlog either).
+BAD_DAY_BOUNDS = (0.7, 1.45)
+CALM_SHARE = 0.5
+# Days after an incident or an anomalous day that its late conversations still reach.
+SPILL_DAYS = 2
+# The anomalous day of a channel comes at least this many days into the window, with no
+# incident in the trailing window before it (the warehouse's band: 28 days, 7 of them judged).
+ANOMALY_LEAD_DAYS = 35
+ANOMALY_WINDOW_DAYS = 28
+# Extra conversations of the channel starting on its anomalous day, as a multiple of the
+# channel's normal number that day (all of them angry, as are the normal ones that day).
+BURST_FACTOR = 1.5
+GOLDEN_STEP = 0.6180339887498949  # the low-discrepancy step of calm days' mood arcs
 
 # What a sample plants on purpose, by kind: ``planted_cases`` maps each kind to
-# ``{key: detail}``. Message-level kinds are keyed by message id; kinds added later may key
-# by conversation id, customer id or day ("YYYY-MM-DD") and say so here.
+# ``{key: detail}``. Message-level kinds are keyed by message id, "customer_turn" by customer
+# id, the conversation kinds by conversation id and the day kinds by channel.
 PLANTED_KINDS = {
     "email_opposite_history": (
         "message id -> polarity of the new text (+1 or -1) of an English inbound e-mail whose "
@@ -106,6 +135,30 @@ PLANTED_KINDS = {
         "seeded into that customer message; later e-mails of the thread may quote them"
     ),
     "language": "message id -> true language of a message written without attributes.lang",
+    "customer_turn": (
+        "customer id -> {'direction': 'negative' | 'positive', 'previous_conversation_id', "
+        "'conversation_id'}: an English customer whose last two conversations have opposite "
+        "moods (happy then angry: negative; angry then happy: positive)"
+    ),
+    "conversation_drop": (
+        "conversation id -> -1: the customer's first message is happy and the last angry, with "
+        "agent replies between (messages in, out, in[, out, in])"
+    ),
+    "conversation_recovery": (
+        "conversation id -> +1: the customer is angry before the first agent reply and happy "
+        "in every message after it (messages in, out, in[, out, in])"
+    ),
+    "anomalous_day": (
+        "channel -> 'YYYY-MM-DD': the channel's outage day: every conversation of the channel "
+        "starting that day is angry and BURST_FACTOR times more start than usual; it comes at "
+        "least ANOMALY_LEAD_DAYS into the window, after ANOMALY_WINDOW_DAYS without incident "
+        "where the window allows (planted with the calendar, whatever the sample's size)"
+    ),
+    "calm_day": (
+        "channel -> sorted list of 'YYYY-MM-DD': days kept at the normal negativity and mood "
+        "mix, none an incident day, the channel's anomalous day or within SPILL_DAYS after "
+        "either (planted with the calendar, whatever the sample's size)"
+    ),
 }
 PlantedCases = MutableMapping[str, dict[str, Any]]
 
@@ -228,6 +281,7 @@ def _foreign_bank(lang: str) -> _Bank:
 
 
 BANKS = {"en": _english_bank(), **{lang: _foreign_bank(lang) for lang in P.LANGUAGES}}
+ENGLISH = BANKS["en"]
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -237,7 +291,10 @@ class _Calendar:
     """Seconds since the first calendar day of the window, their ISO text, and day weights.
 
     Each day gets a volume weight (weekends quieter) and a negativity factor; a few incident
-    days get more messages, more negative moods and one dominant topic.
+    days get more messages, more negative moods and one dominant topic. About half the days
+    are calm (the normal negativity), and each channel gets an anomalous day (``anomalous``:
+    channel -> day index), on which the stream makes that channel's conversations angry and
+    more numerous.
     """
 
     def __init__(self, rng: random.Random, end: datetime, days: int) -> None:
@@ -256,20 +313,66 @@ class _Calendar:
             day, topic = rng.choice(self.start_days), rng.choice(P.INCIDENT_TOPICS)
             for d in range(day, min(n_days, day + rng.randint(1, 2))):
                 self.incidents[d] = topic
-        volume, self.arc_cum = [], []
+        self.volume, self.arc_cum, calm = [], [], []
+        low, high = BAD_DAY_BOUNDS
         for d, date in enumerate(self.dates):
             incident = d in self.incidents
             weight = (0.65 if date.weekday() >= 5 else 1.0) * rng.uniform(0.85, 1.15)
-            volume.append(weight * (2.5 if incident else 1.0) if d in self.start_days else 0.0)
-            bad = rng.lognormvariate(0.0, 0.35) * (4.0 if incident else 1.0)
-            bad *= 1.25 if date.weekday() == 0 else 1.0
+            self.volume.append(weight * (2.5 if incident else 1.0) if d in self.start_days else 0.0)
+            bad = min(max(rng.lognormvariate(0.0, 0.35), low), high)
+            if rng.random() < CALM_SHARE and not incident:
+                bad = 1.0
+                calm.append(d)
+            elif date.weekday() == 0:
+                bad *= 1.25
+            bad *= 4.0 if incident else 1.0
             arc_weights = [
                 w * bad if arc in NEGATIVE_ARCS else w
                 for arc, w in zip(ARCS, ARC_WEIGHTS, strict=True)
             ]
             self.arc_cum.append(list(accumulate(arc_weights)))
-        self.day_cum = list(accumulate(volume[d] for d in self.start_days))
+        self.day_cum = list(accumulate(self.volume[d] for d in self.start_days))
         self.hour_cum = list(accumulate(HOUR_WEIGHTS))
+        self.anomalous = self._anomalous_days(rng)
+        self.calm_days = frozenset(calm)  # kept at the normal negativity and mood mix
+        # calm for a channel: a calm day out of reach of an incident and of its anomalous day
+        spilled = {d + k for d in self.incidents for k in range(SPILL_DAYS + 1)}
+        self.calm = {
+            channel: [
+                d
+                for d in calm
+                if d in self.start_days
+                and d not in spilled
+                and not 0 <= d - self.anomalous.get(channel, -99) <= SPILL_DAYS
+            ]
+            for channel in CHANNELS
+        }
+
+    def _anomalous_days(self, rng: random.Random) -> dict[str, int]:
+        """One day per channel (different days where there are enough): a full day at least
+        ANOMALY_LEAD_DAYS into the window, not an incident, with as few incident days as
+        possible (none where the window allows) in the ANOMALY_WINDOW_DAYS before it."""
+        first, last = self.start_days[0], self.start_days[-1]
+        candidates = [d for d in range(first + ANOMALY_LEAD_DAYS, last) if d not in self.incidents]
+        if not candidates:
+            return {}
+
+        def incidents_before(d: int) -> int:
+            return sum(d - ANOMALY_WINDOW_DAYS <= i < d for i in self.incidents)
+
+        fewest = min(map(incidents_before, candidates))
+        pool = [d for d in candidates if incidents_before(d) == fewest]
+        if len(pool) >= len(CHANNELS):
+            days = rng.sample(pool, len(CHANNELS))
+        else:
+            days = [rng.choice(pool) for _ in CHANNELS]
+        return dict(zip(CHANNELS, days, strict=True))
+
+    def day_start(self, day: int, rng: random.Random) -> int:
+        """A conversation start on a given day, at a weighted hour, clamped to the window."""
+        hour = rng.choices(range(24), cum_weights=self.hour_cum)[0]
+        t = day * 86400 + hour * 3600 + rng.randrange(3600)
+        return min(max(t, self.lo), self.hi)
 
     def start_time(self, rng: random.Random) -> int:
         """A conversation start: a weighted day, a weighted hour, clamped to the window."""
@@ -305,6 +408,8 @@ class _Customer:
     bank: _Bank
     channel: str
     new: bool = True  # no line of theirs written yet
+    turn_before: str | None = None  # the planted first conversation of a turn, once written
+    intact: bool = False  # a turn's customer: no line of theirs is malformed or re-sent
 
 
 @dataclass
@@ -324,6 +429,17 @@ class _Conversation:
     lang_json: str = ""  # ',"lang":"xx"' when the conversation's messages carry a lang tag
     new: bool = True
     last_email: tuple[str, str, int] | None = None  # (sender, plain text, time) to quote
+    # a planted event ("turn", "drop" or "recovery")
+    plant: str | None = None
+    # no line malformed (the next line breaks instead) nor re-sent: a planted event's, and
+    # every conversation of a turn's customer (a malformed first line would move the start of
+    # an earlier conversation after the turn's)
+    intact: bool = False
+    # a clearly polar sentence in each angry or positive customer message (planted events and
+    # the anomalous day)
+    loud: bool = False
+    # (kind, key, detail) registered with the conversation's last line
+    event: tuple[str, str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -340,6 +456,7 @@ class _Message:
     updated: str
     t_updated: int  # seconds, to make a later version
     planted: tuple[tuple[str, Any], ...] | None = None  # (kind, detail) planted in it
+    event: tuple[str, str, Any] | None = None  # (kind, key, detail) completed by this line
 
     def to_dict(self) -> dict:
         """The resource object as plain data."""
@@ -410,6 +527,25 @@ def _moods(arc: str, k: int, rng: random.Random) -> list[str]:
     return [first, *middle, "positive"]
 
 
+def _longest_span(channel: str) -> int:
+    """Seconds from the first to the last message of the longest conversation of a channel."""
+    return (len(LENGTH_WEIGHTS[_length_kind(channel)]) - 1) * REPLY_GAPS[channel][1]
+
+
+def _length_kind(channel: str) -> str:
+    """The LENGTH_WEIGHTS of a channel."""
+    return "email" if channel == "email" else "chat" if channel in CHATTY else "short"
+
+
+def _planted_moods(event: str, k: int) -> list[str]:
+    """The customer's moods in the ``k`` messages of a planted drop or recovery: a drop goes
+    from happy to angry (frustrated between), a recovery from angry to happy once the agent
+    has replied (after the first message)."""
+    if event == "drop":
+        return ["positive"] + ["frustrated"] * (k - 2) + ["angry"]
+    return ["angry"] + ["positive"] * (k - 1)
+
+
 def _directions(length: int, rng: random.Random) -> list[str]:
     """Who writes each message: mostly alternating, customers sometimes double-text."""
     out = ["in" if rng.random() < 0.94 else "out"]
@@ -428,14 +564,41 @@ class _SampleStream:
         if days < 1:
             raise ValueError("days must be at least 1")
         self.planted = planted
+        self.rng = _Random(seed)
+        self.cal = cal = _Calendar(self.rng, end, days)
         if planted is not None:
             for kind in PLANTED_KINDS:
                 planted.setdefault(kind, {})
-        self.rng = _Random(seed)
-        self.cal = _Calendar(self.rng, end, days)
+            for channel, day in cal.anomalous.items():
+                planted["anomalous_day"][channel] = cal.day_text[day]
+            for channel, calm in cal.calm.items():
+                planted["calm_day"][channel] = [cal.day_text[d] for d in calm]
+        # Burst customers: per regular customer, the chance of one more with a conversation of
+        # a channel on its anomalous day, BURST_FACTOR times the channel's normal number.
+        per_customer = sum(k * w for k, w in enumerate(CONVERSATIONS_PER_CUSTOMER, 1)) / sum(
+            CONVERSATIONS_PER_CUSTOMER
+        )
+        share = dict(zip(CHANNELS, CHANNEL_WEIGHTS, strict=True))
+        rates = {
+            channel: BURST_FACTOR
+            * per_customer
+            * share[channel]
+            / sum(CHANNEL_WEIGHTS)
+            * cal.volume[day]
+            / cal.day_cum[-1]
+            for channel, day in cal.anomalous.items()
+        }
+        self.burst_rate = sum(rates.values())
+        self.burst_channels = tuple(rates)
+        self.burst_cum = list(accumulate(rates.values()))
+        # Latest starts of planted conversations that the window's end cannot cut: a turn's
+        # conversations have any length on any channel, a drop or recovery five messages.
+        self.turn_deadline = cal.hi - max(map(_longest_span, CHANNELS))
+        self.plant_deadline = {channel: cal.hi - 4 * REPLY_GAPS[channel][1] for channel in CHANNELS}
         self.stats = SampleStats()
         self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self.counters = {"msg": 0, "conv": 0, "cust": 0}
+        self.arc_steps: dict[tuple[int, str], float] = {}  # calm (day, channel) -> last step
         self.recent: deque[_Message] = deque(maxlen=256)
         self.slot = 0
         self.malformed_slot = self.rng.randrange(MALFORMED_EVERY) + 1
@@ -462,11 +625,26 @@ class _SampleStream:
         """
         rng, stats, recent = self.rng, self.stats, self.recent
         while True:
-            customer = self._customer()
-            count = rng.choices(range(1, 7), cum_weights=self.per_customer_cum)[0]
-            starts = sorted(self.cal.start_time(rng) for _ in range(count))
-            for start in starts:
-                conversation = self._conversation(customer, start)
+            burst = turn = None
+            if rng.random() < self.burst_rate:  # one more angry customer on an anomalous day
+                burst = rng.choices(self.burst_channels, cum_weights=self.burst_cum)[0]
+                customer = self._customer(english=True)
+                starts = [self.cal.day_start(self.cal.anomalous[burst], rng)]
+            else:
+                customer = self._customer()
+                count = rng.choices(range(1, 7), cum_weights=self.per_customer_cum)[0]
+                starts = sorted(self.cal.start_time(rng) for _ in range(count))
+                if (
+                    count > 1
+                    and customer.bank is ENGLISH
+                    and starts[-1] <= self.turn_deadline
+                    and rng.random() < TURN_RATE
+                ):
+                    turn = count - 2, "negative" if rng.random() < 0.5 else "positive"
+                    customer.intact = True
+            for k, start in enumerate(starts):
+                role = None if turn is None or k < turn[0] else (turn[1], k > turn[0])
+                conversation = self._conversation(customer, start, burst, role)
                 for message in self._messages(conversation):
                     if rng.random() < DUPLICATE_RATE and recent:
                         duplicate = self._duplicate()
@@ -481,8 +659,13 @@ class _SampleStream:
                     line, well_formed = self._line(message)
                     # a planted opposite-history e-mail is never re-sent with an edit suffix
                     # ("Thanks."), which could tip its new text's polarity
+                    # and neither is a message of a conversation kept intact
                     planted = message.planted
-                    if well_formed and (planted is None or planted[0][0] != OPPOSITE_HISTORY):
+                    if (
+                        well_formed
+                        and not conversation.intact
+                        and (planted is None or planted[0][0] != OPPOSITE_HISTORY)
+                    ):
                         recent.append(message)
                     yield line
 
@@ -495,6 +678,10 @@ class _SampleStream:
         if self.planted is not None:
             self._register(message)
         if self.slot != self.malformed_slot:
+            self.stats.messages += 1
+            return message.to_json(), True
+        if message.conversation.intact:  # the next line breaks instead
+            self.malformed_slot += 1
             self.stats.messages += 1
             return message.to_json(), True
         next_block = self.slot - (self.slot - 1) % MALFORMED_EVERY + MALFORMED_EVERY
@@ -510,6 +697,9 @@ class _SampleStream:
         if message.planted:
             for kind, detail in message.planted:
                 planted[kind][message.id] = detail
+        if message.event:
+            kind, key, detail = message.event
+            planted[kind][key] = detail
 
     def _malformed(self, record: dict) -> str:
         """One of four kinds of broken line a reader must reject."""
@@ -552,28 +742,56 @@ class _SampleStream:
 
     # -- customers and conversations --
 
-    def _customer(self) -> _Customer:
+    def _customer(self, english: bool = False) -> _Customer:
         """A new customer with a name, a fictional e-mail, a language and a favourite channel."""
         rng = self.rng
         first, last = rng.choice(P.FIRST_NAMES), rng.choice(P.LAST_NAMES)
         lang = "en"
-        if rng.random() < NON_ENGLISH_RATE:
+        if not english and rng.random() < NON_ENGLISH_RATE:
             lang = rng.choices(tuple(P.LANGUAGE_WEIGHTS), cum_weights=self.lang_cum)[0]
         email = f"{first}.{last}{rng.randrange(100)}@example.com".lower()
         channel = rng.choices(CHANNELS, cum_weights=self.channel_cum)[0]
         return _Customer(self._next_id("cust", 7), first, last, email, BANKS[lang], channel)
 
-    def _conversation(self, customer: _Customer, start: int) -> _Conversation:
-        """Channel, topic, mood arc and placeholder values of a new conversation."""
+    def _conversation(
+        self,
+        customer: _Customer,
+        start: int,
+        channel: str | None = None,
+        turn: tuple[str, bool] | None = None,
+    ) -> _Conversation:
+        """Channel, topic, mood arc and placeholder values of a new conversation.
+
+        ``channel`` forces the channel (a burst customer's); ``turn`` = (direction, latest)
+        plants one of a customer's last two conversations with opposite moods. On its
+        channel's anomalous day a conversation is angry, and plants nothing else; otherwise an
+        English one may be planted to drop or recover.
+        """
         rng, bank = self.rng, customer.bank
-        channel = customer.channel
-        if rng.random() < 0.3:
-            channel = rng.choices(CHANNELS, cum_weights=self.channel_cum)[0]
+        if channel is None:
+            channel = customer.channel
+            if rng.random() < 0.3:
+                channel = rng.choices(CHANNELS, cum_weights=self.channel_cum)[0]
         day = start // 86400
         topic = self.cal.incidents.get(day)
         if topic is None or topic not in bank.topics or rng.random() < 0.4:
             topic = rng.choice(bank.topics)
-        arc = rng.choices(ARCS, cum_weights=self.cal.arc_cum[day])[0]
+        arc = plant = event = None
+        loud = False
+        if self.cal.anomalous.get(channel) == day:
+            arc, loud = "angry", bank is ENGLISH
+        elif turn is not None:
+            direction, latest = turn
+            arc = "angry" if (direction == "negative") == latest else "happy"
+            plant, loud = "turn", True
+        elif bank is ENGLISH and start <= self.plant_deadline[channel]:
+            roll = rng.random()
+            if roll < DROP_RATE:
+                arc, plant, loud = "soured", "drop", True
+            elif roll < DROP_RATE + RECOVERY_RATE:
+                arc, plant, loud = "recovered", "recovery", True
+        if arc is None:
+            arc = self._arc(day, channel)
         ctx = {
             "order": str(rng.randrange(10000, 999999)),
             "n": str(rng.randint(2, 6)),
@@ -599,6 +817,19 @@ class _SampleStream:
             "customer": {"data": {"type": "customer", "id": customer.id}},
         }
         tagged = rng.random() < LANG_TAG_RATE
+        if plant == "drop":
+            event = ("conversation_drop", conv_id, -1)
+        elif plant == "recovery":
+            event = ("conversation_recovery", conv_id, 1)
+        elif plant == "turn" and not turn[1]:
+            customer.turn_before = conv_id
+        elif plant == "turn" and customer.turn_before is not None:
+            detail = {
+                "direction": turn[0],
+                "previous_conversation_id": customer.turn_before,
+                "conversation_id": conv_id,
+            }
+            event = ("customer_turn", customer.id, detail)
         return _Conversation(
             conv_id,
             customer,
@@ -611,21 +842,51 @@ class _SampleStream:
             relationships,
             json.dumps(relationships, separators=(",", ":")),
             f',"lang":"{bank.lang}"' if tagged else "",
+            plant=plant,
+            intact=plant is not None or customer.intact,
+            loud=loud,
+            event=event,
         )
+
+    def _arc(self, day: int, channel: str) -> str:
+        """A conversation's mood arc, drawn with the day's weights.
+
+        On a calm day each channel's arcs follow a low-discrepancy sequence instead (golden
+        ratio steps from a random offset), so the day's mix of moods stays at its normal
+        proportions: no chance cluster of angry conversations makes a calm day look like an
+        incident.
+        """
+        cum = self.cal.arc_cum[day]
+        if day not in self.cal.calm_days:
+            return self.rng.choices(ARCS, cum_weights=cum)[0]
+        key = day, channel
+        step = self.arc_steps.get(key)
+        if step is None:
+            step = self.rng.random()
+        step = self.arc_steps[key] = (step + GOLDEN_STEP) % 1.0
+        return ARCS[bisect_right(cum, step * cum[-1])]
 
     def _messages(self, conv: _Conversation) -> Iterator[_Message]:
         """The conversation's messages in time order."""
-        rng, channel = self.rng, conv.channel
-        kind = "email" if channel == "email" else "chat" if channel in CHATTY else "short"
-        cum = self.length_cum[kind]
-        length = rng.choices(range(1, len(cum) + 1), cum_weights=cum)[0]
-        directions = _directions(length, rng)
-        moods = iter(_moods(conv.arc, directions.count("in"), rng))
+        rng, channel, event = self.rng, conv.channel, conv.plant
+        if event == "drop" or event == "recovery":  # in, out, in[, out, in]
+            length = 3 if rng.random() < 0.5 else 5
+            directions = ["in", "out"] * (length // 2) + ["in"]
+            moods = iter(_planted_moods(event, length // 2 + 1))
+        else:
+            cum = self.length_cum[_length_kind(channel)]
+            length = rng.choices(range(1, len(cum) + 1), cum_weights=cum)[0]
+            directions = _directions(length, rng)
+            if event is not None:  # a turn: the customer writes first
+                directions[0] = "in"
+            moods = iter(_moods(conv.arc, directions.count("in"), rng))
         n_out = directions.count("out")
         gap_lo, gap_hi = REPLY_GAPS[channel]
         t, j, mood = conv.start, 0, "neutral"
-        # only English e-mails get opposite history: VADER, which defines it, reads English
-        can_plant = channel == "email" and conv.customer.bank.lang == "en"
+        # only English e-mails get opposite history: VADER, which defines it, reads English;
+        # and none in a conversation planted as an event
+        can_plant = channel == "email" and conv.customer.bank.lang == "en" and event is None
+        last_event = -1 if conv.event is None else length - 1  # its last line completes it
         for i, direction in enumerate(directions):
             if i:
                 t += gap_lo + int(rng.random() ** 2 * (gap_hi - gap_lo))
@@ -650,6 +911,8 @@ class _SampleStream:
             message = self._message(conv, direction, t, text, plant)
             if planted:
                 message.planted = planted
+            if i == last_event:
+                message.event = conv.event
             yield message
 
     def _message(
@@ -713,26 +976,36 @@ class _SampleStream:
             sentences = [rng.choice(bank.followups["neutral" if mood == "mixed" else mood])]
             if email or rng.random() < 0.3:
                 sentences.append(rng.choice(bank.emotions["neutral" if mood == "mixed" else mood]))
+        angry = False  # a planted angry message: no warm greeting or sign-off around it
+        if conv.loud:
+            if mood == "angry":
+                opening, closing = rng.sample(P.PLANTED_ANGRY, 2)
+                sentences = [opening, *sentences, closing]
+                angry = True
+            elif mood == "positive":
+                sentences.append(rng.choice(P.PLANTED_POSITIVE))
         text = self._decorate(
             self._fill(" ".join(s for s in sentences if s), conv.ctx), mood, conv.channel
         )
         if conv.channel == "twitter" and first:
             text = "@AcmeSupport " + text
         personal = None
-        if rng.random() < PERSONAL_DATA_RATE:  # after decorating: shouting must not change it
+        # after decorating: shouting must not change it; never in a planted event
+        if rng.random() < PERSONAL_DATA_RATE and conv.plant is None:
             sentence, personal = self._personal_data(conv)
-            text = text if email else text[: 278 - len(sentence)]
+            text = text if email else _cut_words(text, 278 - len(sentence))
             text = f"{text}{'. ' if text[-1].isalnum() else ' '}{sentence}"
         if not email:
-            return [text[:280]], personal
+            return [text if len(text) <= 280 else _cut_words(text, 280)], personal
+        greetings = P.EMAIL_GREETINGS[:4] if angry else bank.greetings
         paragraphs = (
-            [text]
-            if text.startswith(bank.greetings_in_text)
-            else [rng.choice(bank.greetings), text]
+            [text] if text.startswith(bank.greetings_in_text) else [rng.choice(greetings), text]
         )
-        if first and bank.email_extra and rng.random() < 0.8:
+        # no extra paragraph in a planted message: it may hold a "but", which halves the rest
+        if first and bank.email_extra and not conv.loud and rng.random() < 0.8:
             paragraphs.append(rng.choice(bank.email_extra))
-        paragraphs.append(f"{rng.choice(bank.signoffs)}\n{conv.customer.first}")
+        signoff = rng.choice(P.COMPLAINT_SIGNOFFS if angry else bank.signoffs)
+        paragraphs.append(f"{signoff}\n{conv.customer.first}" if signoff else conv.customer.first)
         return paragraphs, personal
 
     def _opposite_text(self, conv: _Conversation, mood: str) -> tuple[list[str], str]:
@@ -1062,6 +1335,15 @@ def _iban(rng: random.Random, country: str) -> str:
     return country + _iban_check(country, bban) + bban
 
 
+def _cut_words(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a space when it must be cut (a cut
+    through an e-mail address would leave a real-looking domain)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    return text[:cut] if cut > 0 else text[:limit]
+
+
 def _append_to_paragraph(text: str, suffix: str, end: str) -> str:
     """Add ``suffix`` to the first paragraph ending in ``end`` that is not a short greeting."""
     start = len("<html><body><p>") if end == "</p>" else 0
@@ -1161,7 +1443,24 @@ def planted_cases(
     - ``"personal_data"``: the list of :class:`PersonalData` strings seeded into a customer
       message (later e-mails of its thread may quote them again);
     - ``"language"``: the true language of each message written without ``attributes.lang``
-      (the others carry it).
+      (the others carry it);
+    - ``"customer_turn"`` (by customer id): ``{"direction", "previous_conversation_id",
+      "conversation_id"}`` of an English customer whose last two conversations have opposite
+      moods: happy then angry ("negative") or angry then happy ("positive");
+    - ``"conversation_drop"`` / ``"conversation_recovery"`` (by conversation id): -1 / +1, a
+      conversation whose customer goes from happy to angry while the agent replies, or is
+      angry before the first agent reply and happy after it.
+
+    These events are whole English conversations: none of their lines is malformed or re-sent,
+    they carry no opposite history or personal data, the window's end does not cut them, and
+    an event is recorded with its last line (a shorter sample leaves it out). The day kinds
+    come with the calendar, whatever the sample's size (a sample must be large enough for a
+    day to pass an anomaly detector's minimum volume):
+
+    - ``"anomalous_day"`` (by channel): the channel's outage day ("YYYY-MM-DD"), on which all
+      its conversations are angry and BURST_FACTOR times more of them start;
+    - ``"calm_day"`` (by channel): the sorted days kept at the normal negativity and mood mix,
+      away from incidents and from the channel's anomalous day.
 
     It generates the sample again, so it takes as long; to get the lines and the cases in one
     pass, give ``planted={}`` to :func:`iter_sample_lines` or :func:`write_sample`.

@@ -997,6 +997,31 @@ POSITIVE_SIGNATURES = (
     "Kind regards and many thanks. 🌞",
 )
 
+# Clearly polar sentences for the customer messages of planted conversations (a customer who
+# turns, a conversation that drops or recovers, the anomalous day of a channel), so that VADER
+# reads each message with its mood's polarity whatever else it says: an angry message opens
+# and ends with one (a tweet's cut at 280 characters keeps the first; a "but" in between
+# halves what comes before it), a positive one ends with one. None holds a negation, which
+# VADER carries into the next words, and no sentiment word comes in the first three words (the
+# previous sentence may end in one).
+PLANTED_ANGRY = (
+    "This whole thing is a disgrace and I am angry.",
+    "Frankly I am so angry and upset with this awful service.",
+    "This whole experience has been horrible and stressful.",
+    "So far this has been a terrible, useless service.",
+    "As a customer I am disgusted and extremely disappointed.",
+    "Quite frankly this is a horrible, stressful mess.",
+    "All of this is awful and I am really angry.",
+)
+PLANTED_POSITIVE = (
+    "All in all, your team has been wonderful and I am very happy.",
+    "Once again, you have all been excellent, thank you so much!",
+    "I am so happy with the help, you are all wonderful!",
+    "As always, many thanks for the great and friendly help!",
+    "The whole team has been brilliant, I really appreciate it!",
+    "All of you have been fantastic and I love the service!",
+)
+
 # Personal data: sentences that carry one item, per language and kind, and the fictional
 # values that fill them. Phones are in ranges reserved for drama or valid test ranges
 # (US 555-01xx, Ofcom's 020 7946 0xxx, ARCEP's fiction blocks, Germany's drama blocks), cards

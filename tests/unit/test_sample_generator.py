@@ -1,5 +1,6 @@
 """Unit tests of the sample generator: determinism, shape, realism, laziness and the cases it
-plants on purpose (opposite-sentiment e-mail history, personal data, missing language tags)."""
+plants on purpose (opposite-sentiment e-mail history, personal data, missing language tags,
+customers who turn, conversations that drop or recover, anomalous and calm days)."""
 
 from __future__ import annotations
 
@@ -340,10 +341,22 @@ def test_planted_cases_are_keyed_by_kind_and_do_not_change_the_lines(sample, pla
     assert list(iter_sample_lines(N, seed=7, planted=collector)) == lines
     assert collector == planted
     ids = {r["id"] for r in records}
+    conversations = {r["relationships"]["conversation"]["data"]["id"] for r in records}
+    customers = {r["relationships"]["customer"]["data"]["id"] for r in records}
+    # events are never on malformed lines; day kinds are keyed by channel
+    keys = {
+        "customer_turn": customers,
+        "conversation_drop": conversations,
+        "conversation_recovery": conversations,
+        "anomalous_day": CHANNELS,
+        "calm_day": CHANNELS,
+    }
     for kind, cases in planted.items():
         assert cases, kind
-        # every case is a message of the sample (a few may be on malformed lines)
-        assert len(set(cases) - ids) <= 0.01 * len(cases) + 2, kind
+        if kind in keys:
+            assert set(cases) <= keys[kind], kind
+        else:  # every case is a message of the sample (a few may be on malformed lines)
+            assert len(set(cases) - ids) <= 0.01 * len(cases) + 2, kind
 
 
 def test_planted_cases_are_deterministic_and_prefix_stable():
@@ -356,6 +369,10 @@ def test_planted_cases_are_deterministic_and_prefix_stable():
         assert {k: v for k, v in a[kind].items() if k in ids} == {
             k: v for k, v in cases.items() if k in ids
         }
+        assert all(a[kind][k] == v for k, v in cases.items()), kind
+    # the day kinds come with the calendar; events only once all their lines are written
+    assert shorter["anomalous_day"] == a["anomalous_day"] and shorter["calm_day"] == a["calm_day"]
+    assert len(shorter["conversation_drop"]) < len(a["conversation_drop"])
 
 
 def test_language_tag_only_on_some_conversations(sample, planted):
@@ -485,3 +502,187 @@ def test_personal_data_is_valid_and_verbatim():
     assert any(re.fullmatch(r"\d+ rue .+", t) for t in texts)
     assert any(re.fullmatch(r"\w+straße \d+", t) for t in texts)
     assert any(re.fullmatch(r"Calle .+ \d+", t) for t in texts)
+
+
+# --- planted sentiment events ----------------------------------------------------------------
+# The integration test test_planted_events.py finds them in a built warehouse; here the sample
+# itself is checked: the events are whole English conversations that VADER reads as planted.
+
+EVENTS_N, EVENTS_DAYS, EVENTS_SEED = 30_000, 60, 5
+EVENT_KINDS = ("customer_turn", "conversation_drop", "conversation_recovery")
+SHIFT_THRESHOLD = 0.5  # the warehouse's default var shift_threshold
+NEUTRAL_BAND = 0.05
+
+
+@pytest.fixture(scope="module")
+def events():
+    """A 30k-line sample over 60 days: its lines, the well-formed records of each conversation
+    (every version, in order), the malformed lines and what it planted."""
+    planted: dict = {}
+    lines = list(iter_sample_lines(EVENTS_N, EVENTS_SEED, days=EVENTS_DAYS, planted=planted))
+    by_conversation: dict[str, list[dict]] = defaultdict(list)
+    malformed = []
+    for line in lines:
+        record = _valid(line)
+        if record is None:
+            malformed.append(line)
+        else:
+            by_conversation[record["relationships"]["conversation"]["data"]["id"]].append(record)
+    return lines, by_conversation, malformed, planted
+
+
+def _event_conversations(planted: dict) -> dict[str, str]:
+    """Conversation id -> kind, for every conversation that is (part of) a planted event."""
+    out = dict.fromkeys(planted["conversation_drop"], "conversation_drop")
+    out.update(dict.fromkeys(planted["conversation_recovery"], "conversation_recovery"))
+    for turn in planted["customer_turn"].values():
+        out[turn["previous_conversation_id"]] = out[turn["conversation_id"]] = "customer_turn"
+    return out
+
+
+def test_planted_events_are_whole_english_conversations(events):
+    _, by_conversation, malformed, planted = events
+    counts = {kind: len(planted[kind]) for kind in EVENT_KINDS}
+    assert min(counts.values()) >= 20, counts
+    seeded = set(planted["personal_data"]) | set(planted["email_opposite_history"])
+    for conversation_id, kind in _event_conversations(planted).items():
+        records = by_conversation[conversation_id]
+        ids = [r["id"] for r in records]
+        assert len(ids) == len(set(ids)), (conversation_id, "re-sent")
+        assert not any(f'"{conversation_id}"' in line for line in malformed), conversation_id
+        assert all(_true_language(r, planted) == "en" for r in records), conversation_id
+        assert not seeded & set(ids), conversation_id
+        directions = [r["attributes"]["direction"] for r in records]
+        assert directions[0] == "in", conversation_id
+        if kind != "customer_turn":  # all of in, out, in[, out, in]: not cut by the window end
+            assert directions in (["in", "out", "in"], ["in", "out"] * 2 + ["in"]), conversation_id
+    # a turn is its customer's last two conversations
+    started = defaultdict(list)
+    for conversation_id, records in by_conversation.items():
+        customer = records[0]["relationships"]["customer"]["data"]["id"]
+        first = min(r["attributes"]["createdAt"] for r in records)
+        started[customer].append((first, conversation_id))
+    for customer, turn in planted["customer_turn"].items():
+        assert turn["direction"] in ("negative", "positive")
+        last_two = [c for _, c in sorted(started[customer])[-2:]]
+        assert last_two == [turn["previous_conversation_id"], turn["conversation_id"]], customer
+
+
+def _weighted(scores: list) -> float:
+    return sum(s.score * s.confidence for s in scores) / sum(s.confidence for s in scores)
+
+
+def _polarity(score: float) -> int:
+    return 0 if abs(score) < NEUTRAL_BAND else 1 if score > 0 else -1
+
+
+def test_planted_events_read_as_planted_with_the_warehouse_definitions(events):
+    """The cleaned customer messages, scored by VADER, meet the warehouse's definitions of a
+    customer flip, a conversation drop and a recovery across the first agent reply."""
+    from orchestration.engines.vader import score_texts
+    from orchestration.text.clean import clean_text
+
+    _, by_conversation, _, planted = events
+    conversations = sorted(_event_conversations(planted))
+    records = [r for c in conversations for r in by_conversation[c]]
+    inbound = [r for r in records if r["attributes"]["direction"] == "in"]
+    scores = score_texts([clean_text(_text(r), r["attributes"]["channel"]) for r in inbound])
+    scored = defaultdict(list)  # conversation id -> [(createdAt, score)] of inbound messages
+    for r, score in zip(inbound, scores, strict=True):
+        conversation_id = r["relationships"]["conversation"]["data"]["id"]
+        scored[conversation_id].append((r["attributes"]["createdAt"], score))
+    failed = []
+    for conversation_id in planted["conversation_drop"]:
+        first, last = scored[conversation_id][0][1], scored[conversation_id][-1][1]
+        if last.score - first.score > -SHIFT_THRESHOLD:
+            failed.append(("drop", conversation_id, first.score, last.score))
+    for conversation_id in planted["conversation_recovery"]:
+        replied = min(
+            r["attributes"]["createdAt"]
+            for r in by_conversation[conversation_id]
+            if r["attributes"]["direction"] == "out"
+        )
+        before = _weighted([s for t, s in scored[conversation_id] if t < replied])
+        after = _weighted([s for t, s in scored[conversation_id] if t > replied])
+        if after - before < SHIFT_THRESHOLD:
+            failed.append(("recovery", conversation_id, before, after))
+    for customer, turn in planted["customer_turn"].items():
+        polarities = tuple(
+            _polarity(_weighted([s for _, s in scored[turn[key]]]))
+            for key in ("previous_conversation_id", "conversation_id")
+        )
+        if polarities != ((1, -1) if turn["direction"] == "negative" else (-1, 1)):
+            failed.append(("turn", customer, turn, polarities))
+    assert not failed, failed
+
+
+def test_an_event_is_planted_once_all_its_lines_are_written(events):
+    lines, _, _, planted = events
+
+    def last_line(conversation_id: str) -> int:
+        return max(i for i, line in enumerate(lines) if f'"{conversation_id}"' in line)
+
+    drops = {last_line(c): c for c in planted["conversation_drop"]}
+    turns = {last_line(t["conversation_id"]): c for c, t in planted["customer_turn"].items()}
+    for kind, ends in (("conversation_drop", drops), ("customer_turn", turns)):
+        end = min(ends)  # the earliest, to generate little
+        before = planted_cases(end, EVENTS_SEED, days=EVENTS_DAYS)[kind]
+        assert ends[end] not in before and before.items() <= planted[kind].items(), kind
+        after = planted_cases(end + 1, EVENTS_SEED, days=EVENTS_DAYS)[kind]
+        assert after[ends[end]] == planted[kind][ends[end]], kind
+
+
+def test_the_anomalous_and_calm_days_of_each_channel(events):
+    from datetime import date
+
+    from orchestration.engines.vader import score_texts
+    from orchestration.text.clean import clean_text
+
+    _, by_conversation, _, planted = events
+    first_day, end_day = (DEFAULT_END - timedelta(days=EVENTS_DAYS)).date(), DEFAULT_END.date()
+    anomalous, calm = planted["anomalous_day"], planted["calm_day"]
+    assert set(anomalous) == set(calm) == CHANNELS
+    assert len(set(anomalous.values())) > 1  # a 60-day window has room for different days
+    for channel, text in anomalous.items():
+        day = date.fromisoformat(text)
+        assert (day - first_day).days >= 35 and day < end_day, channel
+        days = calm[channel]
+        assert days == sorted(set(days)) and len(days) >= 15, channel
+        assert all(first_day <= date.fromisoformat(d) < end_day for d in days), channel
+        spill = {(day + timedelta(days=k)).isoformat() for k in range(3)}
+        assert not spill & set(days), channel
+    # the anomalous day: several times the channel's usual volume, and angry; calm days not
+    texts = defaultdict(list)  # (channel, day) -> cleaned English customer messages
+    latest = {r["id"]: r for records in by_conversation.values() for r in records}
+    for r in latest.values():
+        attributes = r["attributes"]
+        if attributes["direction"] == "in" and _true_language(r, planted) == "en":
+            key = attributes["channel"], attributes["createdAt"][:10]
+            texts[key].append(clean_text(_text(r), attributes["channel"]))
+
+    def negative_share(items: list[str]) -> float:
+        return sum(s.sentiment == "NEGATIVE" for s in score_texts(items)) / len(items)
+
+    for channel, day in anomalous.items():
+        usual = statistics.median(len(v) for (c, _), v in texts.items() if c == channel)
+        assert len(texts[channel, day]) >= 2 * usual, channel
+        assert negative_share(texts[channel, day]) >= 0.7, channel
+        calm_texts = [t for d in calm[channel] for t in texts[channel, d]]
+        assert negative_share(calm_texts) <= 0.3, channel
+
+
+@pytest.mark.parametrize(("seed", "days"), [(7, 90), (EVENTS_SEED, EVENTS_DAYS), (7, 60)])
+def test_anomalous_days_follow_a_window_without_incident_and_calm_days_avoid_incidents(seed, days):
+    from orchestration.sample.generator import (
+        ANOMALY_WINDOW_DAYS,
+        SPILL_DAYS,
+        _Calendar,
+        _Random,
+    )
+
+    calendar = _Calendar(_Random(seed), DEFAULT_END, days)  # the stream's first draws
+    assert calendar.incidents and set(calendar.anomalous) == CHANNELS
+    for day in calendar.anomalous.values():
+        assert not any(day - ANOMALY_WINDOW_DAYS <= i <= day for i in calendar.incidents)
+    for calm in calendar.calm.values():
+        assert not any(0 <= d - i <= SPILL_DAYS for d in calm for i in calendar.incidents)

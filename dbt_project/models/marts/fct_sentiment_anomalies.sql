@@ -1,6 +1,9 @@
 -- One row per (UTC day, channel) whose negative share of scored inbound messages leaves the
--- channel's band: the mean +/- anomaly_band_sd sample standard deviations of the negative
--- share over the previous anomaly_window_days calendar days (day - 28 .. day - 1).
+-- channel's band: the mean +/- anomaly_band_sd standard deviations of the negative share over
+-- the previous anomaly_window_days calendar days (day - 28 .. day - 1). The standard deviation
+-- combines the baseline days' spread with the day's own sampling error: a share measured on
+-- 25 messages moves by chance alone about twice as much as one on 100, and a band from the
+-- spread alone, estimated on 7 to 28 days, flagged ordinary small days about once in 200.
 -- Only days with at least anomaly_min_messages scored inbound messages are judged or used as
 -- baseline, and a day needs anomaly_min_baseline_days such days before it, so that a quiet
 -- day or a new channel raises nothing. The 'all' channel of agg_sentiment_daily is left out.
@@ -40,17 +43,17 @@ baselines as (
 
 ),
 
-banded as (
+judged as (
 
     select
         daily.*,
         baselines.baseline_days,
         baselines.baseline_mean,
         baselines.baseline_stddev,
-        baselines.baseline_mean - {{ var('anomaly_band_sd') }} * baselines.baseline_stddev
-            as band_lower,
-        baselines.baseline_mean + {{ var('anomaly_band_sd') }} * baselines.baseline_stddev
-            as band_upper
+        -- the binomial standard error of a share of scored_count messages at the usual rate
+        sqrt(
+            baselines.baseline_mean * (1 - baselines.baseline_mean) / daily.scored_count
+        ) as sampling_stddev
 
     from daily
     inner join baselines
@@ -58,6 +61,27 @@ banded as (
             daily.day = baselines.day
             and daily.channel = baselines.channel
     where baselines.baseline_days >= {{ var('anomaly_min_baseline_days') }}
+
+),
+
+banded as (
+
+    select
+        *,
+        sqrt(baseline_stddev ^ 2 + sampling_stddev ^ 2) as band_stddev
+
+    from judged
+
+),
+
+bounded as (
+
+    select
+        *,
+        baseline_mean - {{ var('anomaly_band_sd') }} * band_stddev as band_lower,
+        baseline_mean + {{ var('anomaly_band_sd') }} * band_stddev as band_upper
+
+    from banded
 
 ),
 
@@ -72,13 +96,15 @@ final as (
         negative_share,
         baseline_mean,
         baseline_stddev,
+        sampling_stddev,
+        band_stddev,
         band_lower,
         band_upper,
         baseline_days,
         case when negative_share > band_upper then 'above' else 'below' end as direction,
-        (negative_share - baseline_mean) / nullif(baseline_stddev, 0) as z_score
+        (negative_share - baseline_mean) / nullif(band_stddev, 0) as z_score
 
-    from banded
+    from bounded
     where negative_share > band_upper or negative_share < band_lower
 
 )
