@@ -24,3 +24,15 @@
         else 0
     end::integer
 {%- endmacro %}
+
+{#- The counts and mean of a group of inbound messages (columns is_scored, sentiment, score),
+    shared by the daily and weekly trends so that both count the same way. -#}
+{% macro inbound_sentiment_counts() -%}
+    count(*) as inbound_message_count,
+    count(*) filter (where is_scored) as scored_count,
+    count(*) filter (where is_scored and sentiment = 'POSITIVE') as positive_count,
+    count(*) filter (where is_scored and sentiment = 'NEGATIVE') as negative_count,
+    count(*) filter (where is_scored and sentiment = 'NEUTRAL') as neutral_count,
+    count(*) filter (where is_scored and sentiment = 'MIXED') as mixed_count,
+    avg(score) filter (where is_scored) as mean_score
+{%- endmacro %}

@@ -189,9 +189,10 @@ def sentiment_dbt_models(
         return
     args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
     yield from dbt.cli(args, context=context).stream()
-    docs = generate_docs(dbt, warehouse, project)
-    context.log.info(f"model documentation: {docs}")
     if whole:
+        # after a subset, some models may be missing from the catalog: document whole builds
+        docs = generate_docs(dbt, warehouse, project)
+        context.log.info(f"model documentation: {docs}")
         with warehouse.connect() as connection:
             record_build(connection, inputs, project, window)
 

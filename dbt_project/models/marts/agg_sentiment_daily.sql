@@ -46,15 +46,9 @@ daily as (
     select
         day,
         channel,
-        count(*) as inbound_message_count,
-        count(*) filter (where is_scored) as scored_count,
+        {{ inbound_sentiment_counts() }},
         count(*) filter (where not is_scored) as unscored_count,
         count(*) filter (where status = 'unsupported_language') as unsupported_language_count,
-        count(*) filter (where is_scored and sentiment = 'POSITIVE') as positive_count,
-        count(*) filter (where is_scored and sentiment = 'NEGATIVE') as negative_count,
-        count(*) filter (where is_scored and sentiment = 'NEUTRAL') as neutral_count,
-        count(*) filter (where is_scored and sentiment = 'MIXED') as mixed_count,
-        avg(score) filter (where is_scored) as mean_score,
         -- kept for the rolling mean: a mean of daily means would weight days, not messages
         sum(score) filter (where is_scored) as score_sum,
         count(score) filter (where is_scored) as score_count

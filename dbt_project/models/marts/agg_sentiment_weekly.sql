@@ -44,13 +44,7 @@ weekly as (
     select
         week_start,
         channel,
-        count(*) as inbound_message_count,
-        count(*) filter (where is_scored) as scored_count,
-        count(*) filter (where is_scored and sentiment = 'POSITIVE') as positive_count,
-        count(*) filter (where is_scored and sentiment = 'NEGATIVE') as negative_count,
-        count(*) filter (where is_scored and sentiment = 'NEUTRAL') as neutral_count,
-        count(*) filter (where is_scored and sentiment = 'MIXED') as mixed_count,
-        avg(score) filter (where is_scored) as mean_score
+        {{ inbound_sentiment_counts() }}
 
     from per_channel_and_all
     group by week_start, channel

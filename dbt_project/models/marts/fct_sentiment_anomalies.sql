@@ -31,7 +31,12 @@ baselines as (
         daily.channel,
         count(baseline.day) as baseline_days,
         avg(baseline.negative_share) as baseline_mean,
-        stddev_samp(baseline.negative_share) as baseline_stddev
+        stddev_samp(baseline.negative_share) as baseline_stddev,
+        -- the usual rate for the sampling error, pooled over the baseline days with one
+        -- pseudo-message of each kind, so that a baseline that was always 0% (or 100%)
+        -- negative still expects some chance variation instead of flagging any change
+        (sum(baseline.negative_count) + 1.0) / (sum(baseline.scored_count) + 2.0)
+            as usual_rate
 
     from daily
     inner join daily as baseline
@@ -52,7 +57,7 @@ judged as (
         baselines.baseline_stddev,
         -- the binomial standard error of a share of scored_count messages at the usual rate
         sqrt(
-            baselines.baseline_mean * (1 - baselines.baseline_mean) / daily.scored_count
+            baselines.usual_rate * (1 - baselines.usual_rate) / daily.scored_count
         ) as sampling_stddev
 
     from daily
@@ -102,7 +107,7 @@ final as (
         band_upper,
         baseline_days,
         case when negative_share > band_upper then 'above' else 'below' end as direction,
-        (negative_share - baseline_mean) / nullif(band_stddev, 0) as z_score
+        (negative_share - baseline_mean) / band_stddev as z_score
 
     from bounded
     where negative_share > band_upper or negative_share < band_lower
