@@ -4,8 +4,11 @@ After each build of its mart, a check looks for events that were never alerted (
 ``raw.alert_log`` table remembers them, see ``log.py``) and raises them:
 
 - **No new events**: the check passes.
-- **New events, no webhook configured**: a WARN result listing them in a Markdown table;
-  that result is the alert, and the events are logged as alerted (``check_only``).
+- **New events, no webhook configured** (the environment variable named by
+  ``AlertsResource.webhook_url_env``, ``SENTIMENT_ALERT_WEBHOOK_URL`` by default, is unset or
+  empty): a WARN result listing them in a Markdown table; that result is the alert, and the
+  events are logged as alerted (``check_only``). Configuring a webhook later therefore does
+  not post them: only events that are new from then on are posted.
 - **New events and a webhook**: one Slack-compatible post (``{"text": ...}``) per evaluation
   and kind, listing up to ``max_lines`` events and counting the rest; a WARN result saying
   they were posted. If the post failed, an ERROR result says so and the events stay
@@ -25,7 +28,7 @@ from ..partitions import WAREHOUSE_POOL
 from ..resources import WarehouseResource
 from .events import ANOMALIES, KINDS, SHIFTS, EventKind, markdown_table, message_text
 from .log import claim, ensure_alert_log, log_counts, new_events, settle, table_exists
-from .resource import DEFAULT_LARGE_SHIFT, WEBHOOK_ENV, AlertsResource, redact_url
+from .resource import DEFAULT_LARGE_SHIFT, AlertsResource, redact_url
 from .webhook import post_json
 
 
@@ -98,7 +101,8 @@ def evaluate_alerts(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"{noun} (listed in the metadata). No webhook is configured "
-            f"(${WEBHOOK_ENV}), so this result is the alert; each event is alerted once.",
+            f"(${alerts.webhook_url_env} is unset or empty), so this result is the alert; each "
+            "event is alerted once: a webhook configured later does not post these.",
             metadata=metadata | {"posted": False, "alert_log": dg.MetadataValue.json(counts)},
         )
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import dagster as dg
 
+from ..shift_types import SHIFT_LABELS
+
 Event = dict[str, Any]
 
 # The marts' own tolerance for thresholds: 0.2 - 1.2 is a change of -1.0.
@@ -87,13 +89,6 @@ def _anomaly_line(e: Event) -> str:
         f"(baseline mean {_pct(e['baseline_mean'])} over {e['baseline_days']} days, "
         f"z {_num(e['z_score'], '.1f')})"
     )
-
-
-SHIFT_LABELS = {
-    "customer_flip": "customer flip",
-    "conversation_drop": "conversation drop",
-    "conversation_recovery": "conversation recovery",
-}
 
 
 def _shift_line(e: Event) -> str:

@@ -11,6 +11,10 @@ log, so two evaluations can never both claim one), then posts, then *settles* th
 | ``unconfirmed`` | the post reached the receiver but got no answer | no |
 | ``check_only`` | no webhook configured: the WARN check result was the alert | no |
 
+``check_only`` rows are final: configuring a webhook later does not post them (the history
+shown as WARN check results stays there); only events new from then on are posted. To post
+them anyway, delete their rows before the next evaluation.
+
 A post that failed outright (nothing reached the receiver, or it answered an error) deletes
 its claims, so the next evaluation finds those events new again and retries them.
 

@@ -1,13 +1,21 @@
 """The alerts' settings: where to post, what counts as a large shift, and how hard to try.
 
-Every field left empty falls back to an environment variable, read when the checks run
-(never at import time), then to a default. The webhook URL is a secret (a Slack incoming
-webhook's path is its credential): it is only ever shown as ``scheme://host/...``.
+The webhook URL is a secret (a Slack incoming webhook's path is its credential), so it is
+never a config value: a config field is stored with the run and shown in the launchpad and on
+the resource's page. The resource holds only the *name* of the environment variable that
+holds the URL (``webhook_url_env``, default ``SENTIMENT_ALERT_WEBHOOK_URL``), read when a
+check runs, never at import time; the URL is only ever shown as ``scheme://host/...``.
+``large_shift`` left empty falls back to ``SENTIMENT_ALERT_LARGE_SHIFT``, then to 1.0.
+
+With no webhook (the variable unset or empty), new events are alerted by the WARN check
+result alone and recorded as alerted (``check_only`` in ``raw.alert_log``): setting a webhook
+later posts only events that are new from then on, never that history.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -17,6 +25,7 @@ WEBHOOK_ENV = "SENTIMENT_ALERT_WEBHOOK_URL"
 LARGE_SHIFT_ENV = "SENTIMENT_ALERT_LARGE_SHIFT"
 DEFAULT_LARGE_SHIFT = 1.0
 DEFAULT_MAX_LINES = 20
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def redact_url(url: str) -> str:
@@ -51,11 +60,12 @@ def parse_large_shift(raw: str | float | None) -> float:
 class AlertsResource(dg.ConfigurableResource):
     """Where the alert checks post new sentiment events, and when a shift is large."""
 
-    webhook_url: str = Field(
-        default="",
-        description=f"Slack-compatible incoming webhook (POST {{'text': ...}}). Empty: "
-        f"${WEBHOOK_ENV}, else none: new events are shown as WARN check results only. A "
-        "secret: prefer the environment variable, which never appears in the run config.",
+    webhook_url_env: str = Field(
+        default=WEBHOOK_ENV,
+        description="Name of the environment variable holding the Slack-compatible incoming "
+        "webhook URL (POST {'text': ...}), read when a check runs. The URL is a secret and "
+        "is never config. Unset or empty: no webhook; new events are WARN check results "
+        "only, recorded as alerted (a webhook set later does not post them).",
     )
     large_shift: float | None = Field(
         default=None,
@@ -84,8 +94,16 @@ class AlertsResource(dg.ConfigurableResource):
     )
 
     def webhook(self) -> str | None:
-        """The configured webhook URL, or None when alerts go to the check results only."""
-        url = (self.webhook_url or os.environ.get(WEBHOOK_ENV, "")).strip()
+        """The webhook URL from the environment variable ``webhook_url_env`` names, or None
+        when alerts go to the check results only."""
+        name = self.webhook_url_env.strip()
+        if not ENV_NAME.fullmatch(name):
+            # Never echo the value: it may be the URL itself, pasted into the wrong field.
+            raise ValueError(
+                "alerts.webhook_url_env must be the name of an environment variable (letters, "
+                f"digits and underscores, such as {WEBHOOK_ENV}), not the webhook URL itself"
+            )
+        url = os.environ.get(name, "").strip()
         return url or None
 
     def large_negative_shift(self) -> float:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..shift_types import SHIFT_LABELS
 from . import queries as q
 from .charts import MIN_POINT_MESSAGES
 
@@ -22,11 +23,6 @@ from .charts import MIN_POINT_MESSAGES
 # default-src, so they are closed too.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
-SHIFT_TYPES = {
-    "customer_flip": "customer flip",
-    "conversation_drop": "conversation drop",
-    "conversation_recovery": "recovery after agent reply",
-}
 SHIFT_COUNTS = {
     "customer_flip": "customer flips",
     "conversation_drop": "conversation drops",
@@ -302,7 +298,7 @@ ANOMALY_COLUMNS = [
 
 SHIFT_COLUMNS = [
     Column("when (UTC)", lambda r: fmt_time(r["occurred_at"]), "num"),
-    Column("event", lambda r: SHIFT_TYPES.get(r["shift_type"], r["shift_type"])),
+    Column("event", lambda r: SHIFT_LABELS.get(r["shift_type"], r["shift_type"])),
     Column("customer", lambda r: r["customer_id"], "id"),
     Column("conversation", lambda r: r["conversation_id"], "id"),
     Column("previous conversation", lambda r: r["previous_conversation_id"] or "", "id"),

@@ -18,9 +18,7 @@ is blocked with it.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,22 +30,10 @@ from PIL import Image, ImageChops
 
 from orchestration.reporting import write_report
 from orchestration.reporting.html import CSP
-from tests.e2e.test_ui_lineage import stop_process_group
+from tests.e2e.browser import chromium, chromium_binary
 from tests.unit.test_report_html import create_marts, images
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--force-color-profile=srgb",
-    "--virtual-time-budget=5000",
-]
+REPORT_FLAGS = ("--hide-scrollbars", "--force-color-profile=srgb", "--virtual-time-budget=5000")
 WIDTH, HEIGHT = 1280, 6000  # the whole report fits: no scrolling, one screenshot
 HIDE_CHARTS = "figure.chart img { visibility: hidden; }"
 BROWSER_OWN = "not an origin"  # the net log's initiator of the browser's own requests
@@ -126,24 +112,19 @@ def render(binary: str, page: Path, name: str, timeout: float = 60) -> Rendering
     tmp = page.parent
     screenshot, netlog = tmp / f"{name}.png", tmp / f"{name}.netlog.json"
     with Proxy() as proxy:
-        process = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / f'profile_{name}'}"]
-            + [f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={screenshot}"]
-            + [f"--proxy-server=http://127.0.0.1:{proxy.port}", "--proxy-bypass-list=<-loopback>"]
-            + [f"--log-net-log={netlog}", page.as_uri()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+        _, stderr = chromium(
+            binary,
+            tmp / f"profile_{name}",
+            *REPORT_FLAGS,
+            f"--window-size={WIDTH},{HEIGHT}",
+            f"--screenshot={screenshot}",
+            f"--proxy-server=http://127.0.0.1:{proxy.port}",
+            "--proxy-bypass-list=<-loopback>",
+            f"--log-net-log={netlog}",
+            page.as_uri(),
+            timeout=timeout,
         )
-        try:
-            _, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"chromium did not render {page} within {timeout} s")
-        finally:  # also ends helpers (crashpad, zygote) that outlive the browser process
-            stop_process_group(process, timeout=2)
-    assert process.returncode == 0, f"chromium exited {process.returncode}: {stderr[-2000:]!r}"
-    assert screenshot.exists(), f"chromium wrote no screenshot: {stderr[-2000:]!r}"
+    assert screenshot.exists(), f"chromium wrote no screenshot: {stderr[-2000:]}"
     return Rendering(screenshot, page_requests(netlog), list(proxy.requests))
 
 
@@ -160,10 +141,7 @@ def bands(rows: np.ndarray, max_gap: int = 40) -> list[tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def browser():
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not binary:
-        pytest.skip("chromium is not installed (.ci/run installs it on Debian)")
-    return binary
+    return chromium_binary()
 
 
 @pytest.fixture(scope="module")

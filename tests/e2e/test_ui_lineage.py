@@ -9,7 +9,6 @@ a temporary DAGSTER_HOME, warehouse and dbt target, and a small JSON Lines sourc
 module takes about a minute and a half on two cores.
 """
 
-import contextlib
 import json
 import os
 import shutil
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import chromium, chromium_binary, stop_process_group
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 INSTANCE_CONFIG = ROOT / "orchestration" / "instance" / "dagster.yaml"
@@ -36,7 +37,8 @@ RUN_TIMEOUT_S = 180
 # Every step of the default multiprocess executor is a new process that imports the code
 # location (~10 s each on two busy cores); in process, a run pays that once.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-STOP_TIMEOUT_S = 30
+# The UI is a single-page app: the virtual time budget lets it fetch and draw the graph.
+UI_FLAGS = ("--window-size=1600,1000", "--virtual-time-budget=15000")
 
 LINEAGE_QUERY = """
 { assetNodes { assetKey { path } dependencyKeys { path } hasAssetChecks } }
@@ -130,68 +132,6 @@ def write_jsonl(path: Path, day: str, count: int) -> Path:
         for n, (direction, body) in enumerate(BODIES[:count]):
             out.write(json.dumps(message(n, day, direction, body)) + "\n")
     return path
-
-
-# -- processes ------------------------------------------------------------------------------
-
-
-def _proc_stat(pid: int) -> tuple[int, int, int] | None:
-    """(parent pid, session id, start time) of a live process, from /proc (Linux)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[3]), int(fields[19])
-
-
-def process_tree(root: int) -> dict[int, int]:
-    """Every live process in ``root``'s session or descended from it: {pid: start time}."""
-    if sys.platform != "linux":
-        return {}
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
-            stats[int(entry.name)] = stat
-    found = {pid for pid, (_, session, _) in stats.items() if session == root}
-    found.add(root)
-    grew = True
-    while grew:
-        children = {pid for pid, (ppid, _, _) in stats.items() if ppid in found} - found
-        found |= children
-        grew = bool(children)
-    return {pid: stats[pid][2] for pid in found if pid in stats}
-
-
-def _alive(pid: int, started_at: int) -> bool:
-    """Whether ``pid`` still is the process seen before (not a reused pid)."""
-    stat = _proc_stat(pid)
-    return stat is not None and stat[2] == started_at
-
-
-def stop_process_group(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
-    """SIGINT the process's group (its own session), wait, then SIGKILL whatever it started
-    that is still alive, by pid: the group, and any descendant that left it."""
-    started = process_tree(process.pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=timeout)
-    deadline = time.monotonic() + 5  # children finish shutting down after the parent exits
-    while time.monotonic() < deadline:
-        started |= process_tree(process.pid)
-        if not any(_alive(pid, at) for pid, at in started.items() if pid != process.pid):
-            break
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    for pid, started_at in started.items():
-        if pid != process.pid and _alive(pid, started_at):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.kill()
-    process.wait()
 
 
 def _default_sigint() -> None:
@@ -441,49 +381,14 @@ def test_a_failed_run_is_reexecuted_from_failure(dagster_dev):
     assert raw["inserted"] == 4, raw
 
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1600,1000",
-    "--virtual-time-budget=15000",
-]
-
-
-def chromium(binary: str, profile: Path, *args: str, timeout: float = 60) -> str:
-    """Run headless Chromium in its own session; kill the whole group if it hangs."""
-    process = subprocess.Popen(
-        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"chromium {args} did not finish within {timeout} s")
-    finally:  # also ends helpers (crashpad, zygote) that outlive the browser process
-        stop_process_group(process, timeout=2)
-    assert process.returncode == 0, f"chromium {args} exited {process.returncode}: {stderr!r}"
-    return stdout.decode(errors="replace")
-
-
 def test_the_lineage_page_renders_in_headless_chromium(dagster_dev):
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not binary:
-        pytest.skip("chromium is not installed (.ci/run installs it on Debian)")
+    binary = chromium_binary()
     url = f"{dagster_dev.base}/asset-groups"
     # SLOW (~5 s each): the UI is a single-page app; the virtual time budget lets it fetch the
     # asset graph over GraphQL and render it before the DOM is dumped. With this many assets
     # the global lineage shows one box per asset group (ingest -> scoring -> staging ->
     # intermediate -> marts -> publish), so the group names are what the page must show.
-    dom = chromium(binary, dagster_dev.tmp / "chromium_dom", "--dump-dom", url)
+    dom, _ = chromium(binary, dagster_dev.tmp / "chromium_dom", *UI_FLAGS, "--dump-dom", url)
     groups = ("ingest", "scoring", "staging", "intermediate", "marts", "publish")
     missing = [group for group in groups if f">{group}<" not in dom]
     assert "Global asset lineage" in dom and not missing, (
@@ -491,7 +396,7 @@ def test_the_lineage_page_renders_in_headless_chromium(dagster_dev):
         f"{dom[-2000:]}\n--- dagster dev stderr (tail) ---\n{dagster_dev.stderr_tail()}"
     )
     screenshot = dagster_dev.tmp / "lineage.png"
-    chromium(binary, dagster_dev.tmp / "chromium_png", f"--screenshot={screenshot}", url)
+    chromium(binary, dagster_dev.tmp / "chromium_png", *UI_FLAGS, f"--screenshot={screenshot}", url)
     assert screenshot.exists(), "chromium wrote no screenshot"
     png = screenshot.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

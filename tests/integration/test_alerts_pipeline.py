@@ -1,6 +1,8 @@
 """The alert checks in the real pipeline: a fixture with one anomalous day and one conversation
 that turns sour, built by the warehouse job into a temporary DuckDB by the project's dbt
-models, with a local webhook receiver. A rerun posts nothing more."""
+models, with a local webhook receiver whose URL is in ``SENTIMENT_ALERT_WEBHOOK_URL`` (set
+through monkeypatch; the project's resource only names that variable). A rerun posts nothing
+more."""
 
 import json
 from datetime import date, datetime, timedelta
@@ -9,6 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.alerts import AlertsResource
 from orchestration.alerts.checks import alert_checks
 from orchestration.alerts.resource import LARGE_SHIFT_ENV, WEBHOOK_ENV
 from orchestration.definitions import defs
@@ -60,6 +63,11 @@ def test_the_alert_checks_are_wired_into_the_project():
     assert defs.resolve_asset_graph().asset_check_keys >= ALERT_CHECK_KEYS
     job = defs.resolve_job_def("sentiment_warehouse")
     assert set(job.asset_layer.asset_graph.asset_check_keys) >= ALERT_CHECK_KEYS
+    # The project's resource names the variable holding the URL; no field could hold the URL.
+    alerts = defs.resources["alerts"]
+    assert isinstance(alerts, AlertsResource)
+    assert alerts.webhook_url_env == WEBHOOK_ENV
+    assert "webhook_url" not in AlertsResource.model_fields
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +148,9 @@ def test_each_new_event_is_posted_once_in_the_first_run(built):
         ("negative_shift", "conversation_drop:c-sour", "posted"),
     ]
     assert TOKEN not in str(connection.execute("select * from raw.alert_log").fetchall())
+    # Nor in what Dagster stored of the run: its config and its events.
+    assert TOKEN not in json.dumps(first.dagster_run.run_config)
+    assert not [event for event in first.all_events if TOKEN in str(event)]
 
 
 def test_a_rerun_posts_nothing(built):

@@ -1,6 +1,7 @@
 """The alert checks against a temporary DuckDB holding hand-made rows of the two marts, and a
-local HTTP receiver started by the tests: what is posted, once, and what happens when the
-receiver fails, hangs or is down."""
+local HTTP receiver started by the tests (its URL set in ``SENTIMENT_ALERT_WEBHOOK_URL``, as in
+production): what is posted, once, and what happens when the receiver fails, hangs or is
+down."""
 
 from __future__ import annotations
 
@@ -89,8 +90,11 @@ def no_alert_env(monkeypatch):
 
 
 @pytest.fixture
-def receiver():
+def receiver(no_alert_env):
+    """A local receiver, configured as the webhook the way production is: its URL in
+    ``$SENTIMENT_ALERT_WEBHOOK_URL`` (the resource only names that variable)."""
     receiver = WebhookReceiver().start()
+    no_alert_env.setenv(WEBHOOK_ENV, receiver.url)
     yield receiver
     receiver.stop()
 
@@ -186,11 +190,9 @@ def add_shift(
     return shift_id
 
 
-def alerts_for(receiver: WebhookReceiver | None = None, **settings) -> AlertsResource:
-    settings = {"backoff_factor_s": 0.01, "timeout_s": 2.0} | settings
-    if receiver is not None:
-        settings["webhook_url"] = receiver.url
-    return AlertsResource(**settings)
+def alerts_for(**settings) -> AlertsResource:
+    """Fast retries; the webhook, if any, is the environment's (see ``receiver``)."""
+    return AlertsResource(**({"backoff_factor_s": 0.01, "timeout_s": 2.0} | settings))
 
 
 RUNS = iter(range(10**6))
@@ -232,8 +234,14 @@ def test_settings_are_read_when_used_not_at_import(no_alert_env):
     no_alert_env.setenv(LARGE_SHIFT_ENV, "0.8")
     assert alerts.webhook() == "https://hooks.example/x"
     assert alerts.large_negative_shift() == 0.8
-    # A configured field wins over the environment.
-    assert AlertsResource(webhook_url="https://a/b", large_shift=1.5).webhook() == "https://a/b"
+    # The resource names the variable; another name reads another variable, and only that.
+    other = AlertsResource(webhook_url_env="OTHER_ALERT_HOOK")
+    assert other.webhook() is None
+    no_alert_env.setenv("OTHER_ALERT_HOOK", "https://a/b")
+    assert other.webhook() == "https://a/b"
+    no_alert_env.setenv(WEBHOOK_ENV, "  ")
+    assert alerts.webhook() is None  # empty: no webhook
+    # A field wins over the environment.
     assert AlertsResource(large_shift=1.5).large_negative_shift() == 1.5
     no_alert_env.setenv(LARGE_SHIFT_ENV, "lots")
     with pytest.raises(ValueError, match=LARGE_SHIFT_ENV):
@@ -324,7 +332,10 @@ def test_the_checks_target_the_marts_never_block_and_use_the_warehouse_pool():
 # --- no webhook -----------------------------------------------------------------------------
 
 
-def test_without_a_webhook_new_events_are_a_warn_result_and_nothing_is_posted(warehouse, receiver):
+def test_without_a_webhook_new_events_are_a_warn_result_and_nothing_is_posted(
+    warehouse, receiver, no_alert_env
+):
+    no_alert_env.delenv(WEBHOOK_ENV)  # the receiver runs, but no webhook is configured
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
     add_anomaly(warehouse, "email", date(2026, 1, 10), share=0.01, direction="below")
     result = evaluate(ANOMALIES, warehouse, alerts_for())
@@ -348,6 +359,16 @@ def test_without_a_webhook_new_events_are_a_warn_result_and_nothing_is_posted(wa
     assert again.passed and meta(again)["new_events"] == 0
     assert receiver.requests == []
 
+    # Recorded as alerted (check_only): a webhook configured later does not post that history,
+    # only events new from then on.
+    no_alert_env.setenv(WEBHOOK_ENV, receiver.url)
+    assert evaluate(ANOMALIES, warehouse, alerts_for()).passed
+    add_anomaly(warehouse, "chat", date(2026, 1, 11), share=0.5)
+    later = evaluate(ANOMALIES, warehouse, alerts_for())
+    assert meta(later)["posted"] is True and meta(later)["new_events"] == 1
+    [text] = receiver.texts()
+    assert "2026-01-11" in text and "2026-01-10" not in text
+
 
 def test_a_mart_not_built_yet_is_a_warning_not_a_crash(tmp_path):
     warehouse = WarehouseResource(path=str(tmp_path / "empty.duckdb"))
@@ -362,7 +383,7 @@ def test_a_mart_not_built_yet_is_a_warning_not_a_crash(tmp_path):
 def test_new_anomalies_are_posted_once_as_slack_json(warehouse, receiver):
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
     add_anomaly(warehouse, "sms", date(2026, 1, 9), share=0.4)
-    alerts = alerts_for(receiver)
+    alerts = alerts_for()
 
     result = evaluate(ANOMALIES, warehouse, alerts)
     assert [r["path"] for r in receiver.requests] == [f"/services/{TOKEN}"]
@@ -419,7 +440,7 @@ def test_only_large_negative_shifts_are_alerted(warehouse, receiver):
     small = add_shift(warehouse, "conversation_drop", "dave", "c-5", 0.3, -0.3)  # -0.6
     add_shift(warehouse, "conversation_recovery", "erin", "c-6", -0.8, 0.9)  # positive
     add_shift(warehouse, "customer_flip", "frank", "c-8", -0.6, 0.7, previous="c-7")  # positive
-    alerts = alerts_for(receiver)
+    alerts = alerts_for()
 
     result = evaluate(SHIFTS, warehouse, alerts)
     assert meta(result)["new_events"] == 3 and meta(result)["large_shift"] == 1.0
@@ -439,7 +460,7 @@ def test_only_large_negative_shifts_are_alerted(warehouse, receiver):
     assert {row[1] for row in alert_log(warehouse)} == {big_drop, exactly, flip}
 
     # A lower threshold makes the smaller drop large: it is new, the others are not.
-    lower = evaluate(SHIFTS, warehouse, alerts_for(receiver, large_shift=0.5))
+    lower = evaluate(SHIFTS, warehouse, alerts_for(large_shift=0.5))
     assert meta(lower)["new_events"] == 1
     assert receiver.texts()[1].splitlines()[1:] == [
         "- conversation drop: customer dave, conversation c-5 (chat): 0.30 -> -0.30 (-0.60) "
@@ -451,6 +472,7 @@ def test_only_large_negative_shifts_are_alerted(warehouse, receiver):
 def test_the_webhook_url_from_the_environment_is_read_when_the_check_runs(
     warehouse, receiver, no_alert_env
 ):
+    no_alert_env.delenv(WEBHOOK_ENV)
     alerts = alerts_for()
     add_shift(warehouse, "conversation_drop", "alice", "c-1", 0.8, -0.6)
     no_alert_env.setenv(WEBHOOK_ENV, receiver.url)
@@ -463,7 +485,7 @@ def test_a_receiver_answering_500_then_200_is_retried(warehouse, receiver, caplo
     receiver.statuses = [500, 503]
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
     with caplog.at_level(logging.DEBUG):
-        result = evaluate(ANOMALIES, warehouse, alerts_for(receiver))
+        result = evaluate(ANOMALIES, warehouse, alerts_for())
     # urllib3 logs every response and retry with the request path; it is redacted.
     assert f"127.0.0.1:{receiver.port}" in caplog.text
     assert TOKEN not in caplog.text
@@ -471,29 +493,30 @@ def test_a_receiver_answering_500_then_200_is_retried(warehouse, receiver, caplo
     assert len({r["body"] for r in receiver.requests}) == 1  # the same message each time
     assert meta(result)["posted"] is True and meta(result)["attempts"] == 3
     assert result.severity == dg.AssetCheckSeverity.WARN
-    assert evaluate(ANOMALIES, warehouse, alerts_for(receiver)).passed
+    assert evaluate(ANOMALIES, warehouse, alerts_for()).passed
     assert len(receiver.requests) == 3
 
 
 def test_a_post_that_keeps_failing_is_not_marked_sent_and_is_retried_next_time(warehouse, receiver):
     receiver.statuses = [500] * 4  # the first try and three retries
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
-    failed = evaluate(ANOMALIES, warehouse, alerts_for(receiver))
+    failed = evaluate(ANOMALIES, warehouse, alerts_for())
     assert len(receiver.requests) == 4
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
     assert meta(failed)["posted"] is False and meta(failed)["delivery_detail"] == "HTTP 500"
     assert "tries again" in failed.description
     assert alert_log(warehouse) == []
 
-    delivered = evaluate(ANOMALIES, warehouse, alerts_for(receiver))
+    delivered = evaluate(ANOMALIES, warehouse, alerts_for())
     assert meta(delivered)["posted"] is True
     assert len(receiver.requests) == 5
 
 
 @pytest.mark.parametrize("url", ["hooks.example.com/x", "ftp://example.com/x", "http://"])
-def test_a_malformed_webhook_url_fails_without_marking_events(warehouse, url):
+def test_a_malformed_webhook_url_fails_without_marking_events(warehouse, url, no_alert_env):
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
-    result = evaluate(ANOMALIES, warehouse, alerts_for(webhook_url=url))
+    no_alert_env.setenv(WEBHOOK_ENV, url)
+    result = evaluate(ANOMALIES, warehouse, alerts_for())
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert meta(result)["posted"] is False
     assert alert_log(warehouse) == []
@@ -502,7 +525,7 @@ def test_a_malformed_webhook_url_fails_without_marking_events(warehouse, url):
 def test_a_client_error_is_not_retried(warehouse, receiver):
     receiver.statuses = [404]
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
-    result = evaluate(ANOMALIES, warehouse, alerts_for(receiver))
+    result = evaluate(ANOMALIES, warehouse, alerts_for())
     assert len(receiver.requests) == 1
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert meta(result)["delivery_detail"] == "HTTP 404"
@@ -511,7 +534,7 @@ def test_a_client_error_is_not_retried(warehouse, receiver):
 def test_a_receiver_that_is_down_leaves_events_unsent_until_it_is_back(warehouse, receiver, caplog):
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
     add_shift(warehouse, "conversation_drop", "alice", "c-1", 0.8, -0.6)
-    alerts = alerts_for(receiver)
+    alerts = alerts_for()
     receiver.stop()
 
     with caplog.at_level(logging.DEBUG):
@@ -539,7 +562,7 @@ def test_a_receiver_that_is_down_leaves_events_unsent_until_it_is_back(warehouse
 def test_a_post_without_an_answer_is_never_repeated(warehouse, receiver):
     receiver.delay = 1.5
     add_anomaly(warehouse, "chat", date(2026, 1, 10))
-    alerts = alerts_for(receiver, timeout_s=0.3)
+    alerts = alerts_for(timeout_s=0.3)
     result = evaluate(ANOMALIES, warehouse, alerts)
     assert len(receiver.requests) == 1  # a read timeout is not retried
     assert result.severity == dg.AssetCheckSeverity.WARN
@@ -567,7 +590,7 @@ def test_a_backfill_of_hundreds_of_events_is_one_capped_post(warehouse, receiver
             0
         ]
     assert total > 300
-    result = evaluate(ANOMALIES, warehouse, alerts_for(receiver))
+    result = evaluate(ANOMALIES, warehouse, alerts_for())
     [text] = receiver.texts()
     lines = text.splitlines()
     assert lines[0].startswith(f"Sentiment alert: {total} new anomalies")
@@ -576,7 +599,7 @@ def test_a_backfill_of_hundreds_of_events_is_one_capped_post(warehouse, receiver
     assert meta(result)["new_events"] == total
     assert f"{total - 100} more" in meta(result)["events"]
     assert len(alert_log(warehouse)) == total
-    assert evaluate(ANOMALIES, warehouse, alerts_for(receiver)).passed
+    assert evaluate(ANOMALIES, warehouse, alerts_for()).passed
     assert len(receiver.requests) == 1
 
 
@@ -587,7 +610,7 @@ def test_no_message_text_reaches_the_webhook(warehouse, receiver):
         connection.execute(
             "create table raw.some_texts as select ? as body", [SECRET_TEXT]
         )  # present in the warehouse, never read by the alerts
-    evaluate(SHIFTS, warehouse, alerts_for(receiver))
+    evaluate(SHIFTS, warehouse, alerts_for())
     assert SECRET_TEXT not in receiver.requests[0]["body"].decode()
 
 
@@ -614,7 +637,8 @@ def stub_mart(key: list[str], ddl: str, rows_sql: str) -> dg.AssetsDefinition:
     return _mart
 
 
-def test_the_checks_run_after_their_marts_in_a_dagster_run(tmp_path, receiver):
+def stub_marts() -> list[dg.AssetsDefinition]:
+    """Both marts, each with one event to alert."""
     anomalies = stub_mart(
         ["marts", "fct_sentiment_anomalies"],
         ANOMALIES_DDL,
@@ -628,14 +652,18 @@ def test_the_checks_run_after_their_marts_in_a_dagster_run(tmp_path, receiver):
         "'conversation_drop', 'negative', 'alice', 'c-1', null, 'chat', 0.8, -0.6, -1.4, 1, "
         "-1, '2026-01-10 09:30', '2026-01-10', null)",
     )
+    return [anomalies, shifts]
+
+
+def test_the_checks_run_after_their_marts_in_a_dagster_run(tmp_path, receiver):
     resources = {
         "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
-        "alerts": alerts_for(receiver),
+        "alerts": alerts_for(),
     }
     instance = dg.DagsterInstance.ephemeral()
     for run in range(2):
         result = dg.materialize(
-            [anomalies, shifts, *alert_checks], resources=resources, instance=instance
+            [*stub_marts(), *alert_checks], resources=resources, instance=instance
         )
         assert result.success
         evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -646,3 +674,42 @@ def test_the_checks_run_after_their_marts_in_a_dagster_run(tmp_path, receiver):
         else:  # rebuilt with the same rows: nothing new
             assert all(e.passed for e in evaluations.values())
     assert len(receiver.requests) == 2
+
+
+def test_the_resources_config_names_the_variable_and_never_holds_the_url(tmp_path, receiver):
+    # What Dagster stores with a run and shows (launchpad, resource page) is the config: the
+    # URL is not a field of it, only the name of the variable that holds it.
+    alerts = alerts_for()
+    fields = alerts.get_resource_definition().config_schema.as_field().config_type.fields
+    assert "webhook_url" not in fields
+    assert fields["webhook_url_env"].default_value == WEBHOOK_ENV
+    assert alerts.model_dump()["webhook_url_env"] == WEBHOOK_ENV
+    assert TOKEN not in json.dumps(alerts.model_dump())
+    assert alerts.webhook() == receiver.url  # configured all the same, by the environment
+
+    # A run that posts: neither its stored run nor its event log holds the URL.
+    resources = {"warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")), "alerts": alerts}
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([*stub_marts(), *alert_checks], resources=resources, instance=instance)
+    assert result.success and len(receiver.requests) == 2
+    run = instance.get_run_by_id(result.run_id)
+    assert TOKEN not in json.dumps(run.run_config) and TOKEN not in str(run.tags)
+    assert not [e for e in instance.all_logs(result.run_id) if TOKEN in str(e)]
+
+    # Run config (the launchpad's) cannot pass a URL: there is no field to take it.
+    with pytest.raises(dg.DagsterInvalidConfigError, match="webhook_url"):
+        dg.materialize(
+            [*stub_marts(), *alert_checks],
+            resources=resources,
+            instance=instance,
+            run_config={"resources": {"alerts": {"config": {"webhook_url": receiver.url}}}},
+        )
+
+
+def test_a_url_in_the_variable_name_field_is_refused_without_showing_it(warehouse, receiver):
+    add_anomaly(warehouse, "chat", date(2026, 1, 10))
+    pasted = alerts_for(webhook_url_env=receiver.url)
+    with pytest.raises(ValueError, match="name of an environment variable") as error:
+        evaluate(ANOMALIES, warehouse, pasted)
+    assert TOKEN not in str(error.value)
+    assert receiver.requests == [] and alert_log(warehouse) == []
