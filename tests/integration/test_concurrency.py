@@ -229,11 +229,12 @@ def events(
 def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
     """Five runs started at once, each its own `dagster job execute` process with the
     multiprocess executor, on one instance: four single-day runs of ``score_days`` and one
-    backfill-style range run of the full job (ingest, scoring, dbt build, publish). Every run
+    backfill-style range run of the full job (ingest, scoring, topics, dbt build, publish,
+    report, alert checks). Every run
     succeeds, nobody meets a locked file, the pool's steps of different runs never overlap,
     every day is loaded and scored, and the published copy holds the range's days.
 
-    With op granularity the pool hands its one slot out step by step, so the 17 pool steps
+    With op granularity the pool hands its one slot out step by step, so the 21 pool steps
     run one after another."""
     run_config = warehouse.root / "multiprocess.yaml"
     # forkserver with the code preloaded: each step process forks from a warm server instead
@@ -250,7 +251,16 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
 
     pool_steps = {JOB: pool_steps_of(JOB), FULL_JOB: pool_steps_of(FULL_JOB)}
     assert pool_steps[JOB] == {"raw_messages", "message_scores", "message_entities"}
-    assert pool_steps[FULL_JOB] == pool_steps[JOB] | {"sentiment_dbt_models", "published_marts"}
+    alert_checks = {
+        "marts__fct_sentiment_anomalies_new_anomaly_alert",
+        "marts__fct_sentiment_shifts_large_negative_shift_alert",
+    }
+    assert pool_steps[FULL_JOB] == pool_steps[JOB] | alert_checks | {
+        "message_topics",
+        "sentiment_dbt_models",
+        "published_marts",
+        "sentiment_report",
+    }
 
     def launch(job_name: str, tags: dict[str, str], name: str) -> Spawned:
         return spawn(
