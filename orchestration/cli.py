@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             os.environ["DAGSTER_HOME"],
             warehouse.published_database_path(),
             ReportResource().report_path(warehouse.database_path()),
-            warehouse.docs_path() / "static_index.html",
+            warehouse.docs_path() / "static_index.html" if warehouse.writes_docs() else None,
         )
     )
     return 0

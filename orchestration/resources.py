@@ -62,6 +62,18 @@ class WarehouseResource(dg.ConfigurableResource):
         f"beyond it). Empty: $SENTIMENT_DUCKDB_MEMORY_LIMIT, else {DEFAULT_MEMORY_LIMIT}.",
     )
 
+    dbt_docs: str = Field(
+        default="",
+        description="Whether whole builds write dbt's docs beside the warehouse (on | off). "
+        "Empty: $SENTIMENT_DBT_DOCS, else on.",
+    )
+
+    def writes_docs(self) -> bool:
+        value = setting(self.dbt_docs, "SENTIMENT_DBT_DOCS", "on").strip().lower()
+        if value not in ("on", "off"):
+            raise ValueError(f"dbt docs must be 'on' or 'off', not {value!r}")
+        return value == "on"
+
     def duckdb_memory_limit(self) -> str:
         return setting(self.memory_limit, "SENTIMENT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
 

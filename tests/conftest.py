@@ -3,6 +3,7 @@ the Dagster definitions (``@dbt_assets`` reads it at import)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from orchestration.dbt_project import prepare_manifest
 
     prepare_manifest()
+    # dbt's docs cost ~4 s per new warehouse and the suite builds dozens; the tests that
+    # check the docs turn them on (child processes inherit the setting).
+    os.environ.setdefault("SENTIMENT_DBT_DOCS", "off")
 
 
 @pytest.fixture

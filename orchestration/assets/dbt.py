@@ -95,8 +95,11 @@ def docs_are_current(docs_dir: Path, project: str) -> bool:
     )
 
 
-def generate_docs(dbt: DbtCliResource, warehouse: WarehouseResource, project: str) -> Path:
-    """Run ``dbt docs generate`` into the warehouse's docs folder unless it is current."""
+def generate_docs(dbt: DbtCliResource, warehouse: WarehouseResource, project: str) -> Path | None:
+    """Run ``dbt docs generate`` into the warehouse's docs folder unless it is current (or
+    the docs are turned off); the docs' page, if any."""
+    if not warehouse.writes_docs():
+        return None
     docs_dir = warehouse.docs_path()
     if not docs_are_current(docs_dir, project):
         # --no-compile documents the manifest found in the target path: the project's own,
@@ -192,7 +195,8 @@ def sentiment_dbt_models(
     if whole:
         # after a subset, some models may be missing from the catalog: document whole builds
         docs = generate_docs(dbt, warehouse, project)
-        context.log.info(f"model documentation: {docs}")
+        if docs:
+            context.log.info(f"model documentation: {docs}")
         with warehouse.connect() as connection:
             record_build(connection, inputs, project, window)
 

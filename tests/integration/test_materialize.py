@@ -123,6 +123,7 @@ def warehouse(tmp_path_factory):
         env.setenv("SENTIMENT_SOURCE_FORMAT", "kustomer")
         env.setenv("SENTIMENT_WAREHOUSE_PATH", str(database))
         env.setenv("DBT_TARGET_PATH", str(tmp / "dbt_target"))
+        env.setenv("SENTIMENT_DBT_DOCS", "on")  # the suite turns them off elsewhere
         job = defs.resolve_job_def("sentiment_warehouse")
         instance = dg.DagsterInstance.ephemeral()
         tags = partition_tags(source, "kustomer")

@@ -161,3 +161,21 @@ def test_the_manifest_is_parsed_again_only_when_the_project_changes(tmp_path, mo
     manifest.unlink()
     project.prepare_manifest()
     assert len(parses) == 3
+
+
+def test_docs_can_be_turned_off_and_a_bad_setting_is_refused(tmp_path, monkeypatch):
+    import pytest
+
+    from orchestration.assets.dbt import generate_docs
+    from orchestration.resources import WarehouseResource
+
+    class NoDbt:  # generate_docs must not call dbt when the docs are off
+        def cli(self, *args, **kwargs):
+            raise AssertionError("dbt called")
+
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), dbt_docs="off")
+    assert generate_docs(NoDbt(), warehouse, "abc") is None
+    monkeypatch.setenv("SENTIMENT_DBT_DOCS", "on")
+    assert WarehouseResource(path=str(tmp_path / "w.duckdb")).writes_docs()
+    with pytest.raises(ValueError, match="'on' or 'off'"):
+        WarehouseResource(dbt_docs="sometimes").writes_docs()
