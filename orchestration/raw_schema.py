@@ -166,7 +166,8 @@ create table if not exists raw.topic_snippet_scores (
 
 -- Messages whose text (raw.message_scores.text_hash) was matched against every topic of
 -- raw.topic_definitions, mentioned or not: a run evaluates only new or edited messages, and
--- only the topics whose keywords changed for the others.
+-- only the topics whose keywords changed for the others. A scan holds only while its message
+-- is a scored inbound message with that text_hash; otherwise it is deleted with the rows.
 create table if not exists raw.topic_scans (
     message_id varchar primary key,
     text_hash  varchar not null,

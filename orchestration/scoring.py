@@ -126,8 +126,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _store_scores(connection, engine, language, digests, results, stats) -> dict[str, ScoreFailure]:
-    """Write one part's scores to the cache at once: what is committed is never sent again."""
+def store_scores(
+    connection, table: str, engine, language, digests, results
+) -> tuple[int, dict[str, ScoreFailure]]:
+    """Write one part's scores at once into ``table`` (``raw.score_cache``, or a table of the
+    same columns such as ``raw.topic_snippet_scores``), keyed by the texts' hashes: what is
+    committed is never sent again. Returns how many were stored, and the failures by hash."""
     failures: dict[str, ScoreFailure] = {}
     hashes, scores = [], []
     for digest, result in zip(digests, results, strict=True):
@@ -136,7 +140,6 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
             scores.append(result)
         else:
             failures[digest] = result
-    stats.texts_scored += len(hashes)
     if hashes:
         rows = {"text_hash": hashes} | dict(
             zip(SCORE_FIELDS, zip(*scores, strict=True), strict=True)
@@ -145,7 +148,7 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
         connection.register("_new_scores", pa.table(rows))
         connection.execute(
             f"""
-            insert or replace into raw.score_cache
+            insert or replace into {table}
             select text_hash, {", ".join(SCORE_FIELDS)}, $engine, $version, $language, $scored_at
             from _new_scores
             """,
@@ -157,6 +160,15 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
             },
         )
         connection.unregister("_new_scores")
+    return len(hashes), failures
+
+
+def _store_scores(connection, engine, language, digests, results, stats) -> dict[str, ScoreFailure]:
+    """Write one part's scores to the cache at once: what is committed is never sent again."""
+    stored, failures = store_scores(
+        connection, "raw.score_cache", engine, language, digests, results
+    )
+    stats.texts_scored += stored
     return failures
 
 

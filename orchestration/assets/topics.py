@@ -19,7 +19,7 @@ NO_TEXT_NOTE = (
     pool=WAREHOUSE_POOL,
     group_name="scoring",
     kinds={"python", "duckdb"},
-    code_version="1",
+    code_version="2",
 )
 def message_topics(
     context: dg.AssetExecutionContext,
@@ -34,7 +34,8 @@ def message_topics(
 
     Not partitioned: the topics apply to the whole history. Each run evaluates the new or
     edited messages against every topic, and the other messages against the topics whose
-    keywords changed (a removed topic loses its rows). Snippets go through a score cache, so
+    keywords changed (a removed topic loses its rows); each topic is matched on its own, so
+    the rows are what a run from scratch would write. Snippets go through a score cache, so
     a sentence already scored is never sent to the engine again. Under text policy ``none``
     no cleaned text is kept and such messages get no topic rows.
     """

@@ -30,7 +30,9 @@ import yaml
 
 # Bump when the matching rules (orchestration.topics.matching) change what a keyword
 # matches: every topic's fingerprint changes, so every topic is evaluated again.
-MATCHING_VERSION = "1"
+# 2: each topic matched on its own (another topic's longer keyword hid one before); a
+# keyword's edge that is a symbol (€, 😡) needs no word boundary.
+MATCHING_VERSION = "2"
 
 TOPIC_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 

@@ -20,15 +20,26 @@ from orchestration.assets.topics import message_topics
 from orchestration.dbt_project import dbt_cli
 from orchestration.resources import build_resources
 from orchestration.sample.generator import write_sample
-from orchestration.topics.config import load_topics
+from orchestration.topics.config import load_topics, parse_topics
 from orchestration.topics.resource import DEFAULT_TOPICS_PATH, TopicsResource
 from tests.conftest import partition_tags
+from tests.unit.test_topics_rescoring import fresh_rows, full_rows
 
 pytestmark = pytest.mark.integration
 
 SELECTION = dg.AssetSelection.assets(raw_messages, message_scores, message_topics) | (
     dg.AssetSelection.assets(dg.AssetKey(["marts", "agg_topic_sentiment_weekly"])).upstream()
 )
+
+
+# What the second run's copy of topics.yml says of delivery (the other topics as shipped).
+CHANGED_DELIVERY = "delivery: [late, courier, tracking, arrived]"
+
+
+def changed_topics():
+    text = DEFAULT_TOPICS_PATH.read_text()
+    line = next(row for row in text.splitlines() if row.startswith("delivery:"))
+    return parse_topics(text.replace(line, CHANGED_DELIVERY))
 
 
 def materialize(instance, tags):
@@ -75,7 +86,7 @@ def built(tmp_path_factory):
         # One topic changes in the copy of topics.yml; the others stay as they are.
         text = topics_path.read_text()
         line = next(row for row in text.splitlines() if row.startswith("delivery:"))
-        topics_path.write_text(text.replace(line, "delivery: [late, courier, tracking, arrived]"))
+        topics_path.write_text(text.replace(line, CHANGED_DELIVERY))
         second = materialize(instance, tags)
         assert second.success
         unit_tests = dbt_cli().cli(
@@ -267,3 +278,10 @@ def test_dbt_checks_and_unit_tests_of_the_topic_marts_pass(built):
     assert len(evaluations) >= 6
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
     assert connection.execute("select count(*) from marts.agg_topic_sentiment_weekly").fetchone()[0]
+
+
+def test_after_the_topic_change_the_rows_are_what_a_run_from_scratch_writes(built):
+    connection = built[0]
+    rows = full_rows(connection)
+    assert len(rows) > 100
+    assert rows == fresh_rows(connection, changed_topics())

@@ -83,6 +83,7 @@ def run(connection, engine, yaml_text=TOPICS_YAML):
 
 
 def rows(connection):
+    """Each (message, topic) row's matched terms, sentence count, score and write time."""
     return {
         (m, t): (terms, count, score, at)
         for m, t, terms, count, score, at in connection.execute(
@@ -303,3 +304,147 @@ def test_after_a_switch_to_policy_none_a_changed_topic_drops_its_rows(warehouse)
     # The billing rows were computed with keywords that no longer hold, and the texts are
     # gone: no billing rows. The unchanged topics keep theirs.
     assert {t for _, t in rows(connection)} == {"refund", "delivery"}
+
+
+# --- incremental runs agree with a from-scratch evaluation ------------------------------------
+
+ROW_COLUMNS = (
+    "message_id, topic, text_hash, topic_hash, snippet_hash, matched_terms, sentence_count, "
+    "sentiment, positive, negative, neutral, mixed, score, polarity, confidence, engine, "
+    "engine_version, language"
+)
+
+
+def full_rows(connection):
+    """Every column of raw.message_topics but the write time, sorted."""
+    return connection.execute(
+        f"select {ROW_COLUMNS} from raw.message_topics order by message_id, topic"
+    ).fetchall()
+
+
+def fresh_rows(connection, topics=TOPICS_YAML):
+    """raw.message_topics as a first run over the same messages and scores computes it: in a
+    new database with a copy of raw.messages, raw.message_scores and raw.score_cache.
+    ``topics``: a topics file's text, or the topics."""
+    topics = parse_topics(topics) if isinstance(topics, str) else topics
+    with duckdb.connect() as fresh:
+        fresh.execute(RAW_SCHEMA_DDL)
+        for table in ("messages", "message_scores", "score_cache"):
+            data = connection.execute(f"select * from raw.{table}").fetch_arrow_table()
+            fresh.register("_copy", data)
+            fresh.execute(f"insert into raw.{table} select * from _copy")
+            fresh.unregister("_copy")
+        stats = evaluate_topics(fresh, EngineRouter([CountingEngine()]), topics, workers=1)
+        assert stats.failures == []
+        return full_rows(fresh)
+
+
+def test_a_topic_change_while_a_message_waits_for_rescoring_loses_none_of_its_rows(warehouse):
+    connection, engine = warehouse
+    run(connection, engine)
+    # The source sends m7 again, same text, newer updated_at: its score row is now behind.
+    load_messages(connection, [message("m7", MESSAGES[6].body, updated_hour=11)], [])
+    edited = TOPICS_YAML.replace("[late, courier, tracking]", "[late, courier, tracking, parcel]")
+    stats = run(connection, engine, edited)
+    assert stats.changed == ["delivery"]
+    # Rescored with the same text: the same text_hash, so no new scan of its own.
+    score_pending(connection, engine)
+    run(connection, engine, edited)
+    assert {t for m, t in rows(connection) if m == "m7"} == {"refund", "delivery", "billing"}
+    assert full_rows(connection) == fresh_rows(connection, edited)
+
+
+def test_a_message_that_was_not_inbound_for_a_while_gets_its_rows_back(warehouse):
+    connection, engine = warehouse
+    run(connection, engine)
+    body = MESSAGES[6].body
+    # A corrected record makes m7 an agent's message, then a customer's again, same text:
+    # the same text_hash as when it was scanned.
+    load_messages(connection, [message("m7", body, direction="out", updated_hour=11)], [])
+    score_pending(connection, engine)
+    run(connection, engine)
+    assert not {t for m, t in rows(connection) if m == "m7"}
+    load_messages(connection, [message("m7", body, updated_hour=12)], [])
+    score_pending(connection, engine)
+    run(connection, engine)
+    assert {t for m, t in rows(connection) if m == "m7"} == {"refund", "delivery", "billing"}
+    assert full_rows(connection) == fresh_rows(connection)
+
+
+def test_a_topic_added_next_to_an_overlapping_keyword_gives_what_a_fresh_run_gives(warehouse):
+    # delivery has "tracking"; a new topic's "tracking shows" covers it at the same place.
+    # Each topic is matched on its own: m7 keeps delivery and gains status.
+    connection, engine = warehouse
+    run(connection, engine)
+    with_status = TOPICS_YAML + "status: [tracking shows]\n"
+    stats = run(connection, engine, with_status)
+    assert stats.added == ["status"]
+    found = rows(connection)
+    assert found["m7", "status"][0] == "tracking shows"
+    assert found["m7", "delivery"][0] == "tracking"
+    assert full_rows(connection) == fresh_rows(connection, with_status)
+
+
+class InFlightEngine(CountingEngine):
+    """Counts the batches submitted and not yet collected; commits two texts at a time."""
+
+    commit_texts = 2
+
+    def __init__(self):
+        super().__init__()
+        self.in_flight = self.most_in_flight = self.batches = 0
+
+    def submit_batch(self, texts, language):
+        self.in_flight += 1
+        self.batches += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+        def results():
+            self.in_flight -= 1
+            return self.score_batch(texts, language)
+
+        return results
+
+
+def test_snippets_are_scored_with_a_bounded_number_of_batches_in_flight(warehouse):
+    connection, _ = warehouse
+    engine = InFlightEngine()
+    stats = run(connection, engine)
+    assert stats.snippets_scored == 6 and engine.batches == 3
+    assert engine.most_in_flight <= 2
+    assert full_rows(connection) == fresh_rows(connection)
+
+
+def test_emoji_and_symbol_keywords_end_to_end():
+    with duckdb.connect() as connection:
+        connection.execute(RAW_SCHEMA_DDL)
+        engine = CountingEngine()
+        load_messages(
+            connection,
+            [
+                message("e1", "I am 😡 about the €50 fee. Thanks anyway."),
+                message("e2", "Fine, all good."),
+                message("e3", "So angry😡 at 5€!"),
+            ],
+            [],
+        )
+        score_pending(connection, engine)
+        symbols = 'angry: ["😡"]\nprice: [€, "£"]\n'
+        stats = run(connection, engine, symbols)
+        assert stats.failures == []
+        found = rows(connection)
+        assert set(found) == {("e1", "angry"), ("e1", "price"), ("e3", "angry"), ("e3", "price")}
+        assert found["e1", "angry"][:2] == ("😡", 1)
+        assert found["e1", "price"][:2] == ("€", 1)
+        assert full_rows(connection) == fresh_rows(connection, symbols)
+
+
+def test_small_batches_of_texts_and_snippets_write_the_same_rows(warehouse, monkeypatch):
+    from orchestration.topics import evaluate
+
+    connection, engine = warehouse
+    monkeypatch.setattr(evaluate, "TEXT_BATCH", 1)
+    monkeypatch.setattr(evaluate, "SNIPPET_BATCH", 2)
+    stats = run(connection, engine)
+    assert stats.texts_matched == 3 and stats.snippets_scored == 6
+    assert full_rows(connection) == fresh_rows(connection)
