@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.daily import split_by_day
-from bench.scale import RESULTS, measured
+from bench.scale import RESULTS, measured, step_durations
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = REPO / "dbt_project"
@@ -60,16 +60,8 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     seconds: dict[str, float] = {}
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for record in instance.get_run_records():
-            starts = {}
-            for entry in instance.all_logs(record.dagster_run.run_id):
-                event = entry.dagster_event
-                if event is None or event.step_key is None:
-                    continue
-                if event.event_type == dg.DagsterEventType.STEP_START:
-                    starts[event.step_key] = entry.timestamp
-                elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-                    took = entry.timestamp - starts[event.step_key]
-                    seconds[event.step_key] = seconds.get(event.step_key, 0.0) + took
+            for step, took in step_durations(instance, record.dagster_run.run_id).items():
+                seconds[step] = seconds.get(step, 0.0) + took
     return {key: round(value, 2) for key, value in sorted(seconds.items())}
 
 

@@ -96,6 +96,22 @@ def measured(command: list[str], env: dict[str, str], log: Path) -> dict:
     return {"seconds": round(seconds, 2), "peak_rss_mib": round(peak / 2**20, 1)}
 
 
+def step_durations(instance, run_id: str) -> dict[str, float]:
+    """Seconds from STEP_START to STEP_SUCCESS of each step key of one run."""
+    import dagster as dg
+
+    starts, seconds = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            seconds[event.step_key] = entry.timestamp - starts[event.step_key]
+    return seconds
+
+
 def run_stats(dagster_home: Path, since: float) -> dict:
     """Per-stage step seconds and texts scored, over the runs started after ``since``."""
     import dagster as dg
@@ -107,15 +123,9 @@ def run_stats(dagster_home: Path, since: float) -> dict:
             if record.create_timestamp.timestamp() < since:
                 continue
             run_id = record.dagster_run.run_id
-            starts = {}
-            for entry in instance.all_logs(run_id):
-                event = entry.dagster_event
-                if event is None or event.step_key not in STAGES:
-                    continue
-                if event.event_type == dg.DagsterEventType.STEP_START:
-                    starts[event.step_key] = entry.timestamp
-                elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-                    stages[STAGES[event.step_key]] += entry.timestamp - starts[event.step_key]
+            for step, seconds in step_durations(instance, run_id).items():
+                if step in STAGES:
+                    stages[STAGES[step]] += seconds
             # A run over several days records the step once per day, with the same metadata.
             scores = instance.get_records_for_run(
                 run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION

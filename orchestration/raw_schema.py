@@ -4,7 +4,26 @@ Timestamps are stored as naive ``TIMESTAMP`` values in UTC: analysts get the sam
 whatever their session time zone, and the column names say nothing else is meant.
 """
 
-RAW_SCHEMA_DDL = """
+# The columns of a score cache, keyed by the hash of (text, language, engine, version): the
+# messages' (raw.score_cache) and the topic snippets' (raw.topic_snippet_scores), which
+# orchestration.scoring.store_scores writes alike.
+SCORE_CACHE_COLUMNS = """
+    text_hash      varchar primary key,
+    sentiment      varchar not null,
+    positive       double not null,
+    negative       double not null,
+    neutral        double not null,
+    mixed          double not null,
+    score          double not null,
+    polarity       integer not null,
+    confidence     double not null,
+    engine         varchar not null,
+    engine_version varchar not null,
+    language       varchar,
+    scored_at      timestamp not null
+"""
+
+_RAW_SCHEMA_TEMPLATE = """
 create schema if not exists raw;
 
 create table if not exists raw.messages (
@@ -74,20 +93,7 @@ create table if not exists raw.message_scores (
 );
 
 create table if not exists raw.score_cache (
-    text_hash      varchar primary key,
-    sentiment      varchar not null,
-    positive       double not null,
-    negative       double not null,
-    neutral        double not null,
-    mixed          double not null,
-    score          double not null,
-    polarity       integer not null,
-    confidence     double not null,
-    engine         varchar not null,
-    engine_version varchar not null,
-    language       varchar,
-    scored_at      timestamp not null
-);
+{score_columns});
 
 -- Targeted (entity-level) sentiment from Comprehend's BatchDetectTargetedSentiment, keyed by
 -- the scored text's hash (raw.message_scores.text_hash): one row per entity mention.
@@ -149,20 +155,7 @@ create table if not exists raw.message_topics (
 -- version): a snippet is sent to the engine once. A snippet that is a whole message's text is
 -- found in raw.score_cache instead and never scored again.
 create table if not exists raw.topic_snippet_scores (
-    text_hash      varchar primary key,
-    sentiment      varchar not null,
-    positive       double not null,
-    negative       double not null,
-    neutral        double not null,
-    mixed          double not null,
-    score          double not null,
-    polarity       integer not null,
-    confidence     double not null,
-    engine         varchar not null,
-    engine_version varchar not null,
-    language       varchar,
-    scored_at      timestamp not null
-);
+{score_columns});
 
 -- Messages whose text (raw.message_scores.text_hash) was matched against every topic of
 -- raw.topic_definitions, mentioned or not: a run evaluates only new or edited messages, and
@@ -194,3 +187,23 @@ create table if not exists raw.dbt_builds (
     published_at timestamp
 );
 """
+
+ALERT_LOG_DDL = """
+-- Which sentiment events the alert checks have raised, so that each is alerted at most once
+-- (orchestration/alerts/log.py).
+create table if not exists raw.alert_log (
+    event_kind       varchar not null,   -- anomaly | negative_shift
+    event_id         varchar not null,   -- the mart's anomaly_id or shift_id
+    status           varchar not null,   -- sending | posted | unconfirmed | check_only
+    first_alerted_at timestamp not null, -- UTC, when an evaluation claimed the event
+    delivered_at     timestamp,          -- UTC, when the webhook answered 2xx
+    delivered_to     varchar,            -- the webhook as scheme://host/..., never in full
+    run_id           varchar,            -- the Dagster run that claimed it
+    primary key (event_kind, event_id)
+);
+"""
+
+RAW_SCHEMA_DDL = (
+    _RAW_SCHEMA_TEMPLATE.replace("{score_columns}", SCORE_CACHE_COLUMNS.strip("\n") + "\n")
+    + ALERT_LOG_DDL
+)

@@ -27,7 +27,7 @@ import dagster as dg
 from ..partitions import WAREHOUSE_POOL
 from ..resources import WarehouseResource
 from .events import ANOMALIES, KINDS, SHIFTS, EventKind, markdown_table, message_text
-from .log import claim, ensure_alert_log, log_counts, new_events, settle, table_exists
+from .log import claim, log_counts, new_events, settle, table_exists
 from .resource import DEFAULT_LARGE_SHIFT, AlertsResource, redact_url
 from .webhook import post_json
 
@@ -59,8 +59,7 @@ def evaluate_alerts(
     if kind.uses_large_shift:
         base["large_shift"] = large_shift
 
-    with warehouse.connect() as connection:
-        ensure_alert_log(connection)
+    with warehouse.connect() as connection:  # creates raw.alert_log with the raw schema
         if not table_exists(connection, kind.table):
             return dg.AssetCheckResult(
                 asset_key=kind.asset_key,

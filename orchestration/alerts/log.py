@@ -26,25 +26,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..raw_schema import ALERT_LOG_DDL
 from .events import Event, EventKind
-
-ALERT_LOG_DDL = """
-create schema if not exists raw;
-create table if not exists raw.alert_log (
-    event_kind       varchar not null,   -- anomaly | negative_shift
-    event_id         varchar not null,   -- the mart's anomaly_id or shift_id
-    status           varchar not null,   -- sending | posted | unconfirmed | check_only
-    first_alerted_at timestamp not null, -- UTC, when an evaluation claimed the event
-    delivered_at     timestamp,          -- UTC, when the webhook answered 2xx
-    delivered_to     varchar,            -- the webhook as scheme://host/..., never in full
-    run_id           varchar,            -- the Dagster run that claimed it
-    primary key (event_kind, event_id)
-);
-"""
 
 
 def ensure_alert_log(connection) -> None:
-    connection.execute(ALERT_LOG_DDL)
+    """Create ``raw.alert_log`` on a connection that did not come from
+    ``WarehouseResource.connect()`` (which creates the whole raw schema)."""
+    connection.execute("create schema if not exists raw;" + ALERT_LOG_DDL)
 
 
 def table_exists(connection, table: str) -> bool:

@@ -3,13 +3,13 @@ that ships with the dbt project. Read when the asset runs, never at import."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from ..dbt_project import DBT_PROJECT_DIR
+from ..resources import setting
 from .config import Topic, load_topics
 
 TOPICS_PATH_ENV = "SENTIMENT_TOPICS_PATH"
@@ -26,7 +26,7 @@ class TopicsResource(dg.ConfigurableResource):
     )
 
     def topics_path(self) -> Path:
-        configured = self.path or os.environ.get(TOPICS_PATH_ENV, "")
+        configured = setting(self.path, TOPICS_PATH_ENV, "")
         return Path(configured).resolve() if configured else DEFAULT_TOPICS_PATH
 
     def load(self) -> tuple[Topic, ...]:
