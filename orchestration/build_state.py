@@ -21,6 +21,8 @@ SOURCE_TABLES = (
     "raw.message_scores",
     "raw.entity_mentions",
     "raw.message_topics",
+    "raw.conversations",
+    "raw.customers",
 )
 FORCE_BUILD_TAG = "sentiment/force_dbt_build"
 

@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", help="input file or folder [$SENTIMENT_SOURCE_PATH]")
     run.add_argument(
         "--format",
-        choices=sorted(READERS),
-        help="input format [$SENTIMENT_SOURCE_FORMAT, kustomer]",
+        choices=[*sorted(READERS), "kustomer_api"],
+        help="input format; kustomer_api pulls from Kustomer's API at $SENTIMENT_KUSTOMER_URL "
+        "with the token in $KUSTOMER_API_TOKEN [$SENTIMENT_SOURCE_FORMAT, kustomer]",
     )
     run.add_argument(
         "--warehouse", help="DuckDB file [$SENTIMENT_WAREHOUSE_PATH, warehouse/sentiment.duckdb]"

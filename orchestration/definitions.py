@@ -5,7 +5,7 @@ import dagster as dg
 from .alerts.checks import alert_checks
 from .assets.dbt import sentiment_dbt_models
 from .assets.entities import message_entities
-from .assets.ingest import raw_messages
+from .assets.ingest import raw_conversations, raw_customers, raw_messages
 from .assets.publish import MART_KEYS, published_marts
 from .assets.scoring import message_scores
 from .assets.sentiment_report import sentiment_report
@@ -51,6 +51,8 @@ schedules, sensors = build_automation(warehouse_job)
 defs = dg.Definitions(
     assets=[
         raw_messages,
+        raw_conversations,
+        raw_customers,
         message_scores,
         message_entities,
         message_topics,

@@ -17,6 +17,7 @@ import duckdb
 from .partitions import RANGE_END_TAG, RANGE_START_TAG, day_clusters
 from .source_manifest import known_files
 from .sources import SUFFIXES
+from .sources.kustomer_api import API_FORMAT
 from .sources.location import list_source_files
 from .stage import days_of_files
 
@@ -67,14 +68,21 @@ def run_full_load(
     the warehouse instead of reading those files again."""
     from .definitions import MARTS_JOB, SCORE_JOB
 
-    if warehouse is None:
+    if fmt == API_FORMAT:
+        # The API source pulls everything changed since its cursor in any one run, and the
+        # changed days are scored and built by the same runs (orchestration/changed_days.py).
+        days = []
+    elif warehouse is None:
         days = source_days(location, fmt)
     else:
         with warehouse.connect() as connection:
             days = source_days(location, fmt, connection)
     days = days or [datetime.now(UTC).date().isoformat()]
     ranges = day_clusters(days)
-    say(f"{len(days)} days with messages, {days[0]} to {days[-1]}: {len(ranges)} ingest run(s)")
+    if fmt == API_FORMAT:
+        say("pull everything changed since the cursor from the Kustomer API, and score it")
+    else:
+        say(f"{len(days)} days with messages, {days[0]} to {days[-1]}: {len(ranges)} ingest run(s)")
     results = []
     for first, last in ranges:
         say(f"ingest and score {first} to {last}")

@@ -44,9 +44,11 @@ class IngestStats:
     spans: dict[str, Span] = field(default_factory=dict)  # per file, before the window
 
 
-def _store_rejections(
+def store_rejections(
     connection, rejections: Iterable[Rejection], stats: IngestStats, settings: TextSettings
 ) -> None:
+    """Insert rejections (their raw content under the text policy), counting them in
+    ``stats``."""
     batch: list[Rejection] = []
     for rejection in rejections:
         batch.append(rejection)
@@ -138,7 +140,7 @@ def _load(
         connection.execute(
             "delete from raw.rejected_messages where source_name in (select unnest(?))", [files]
         )
-    _store_rejections(connection, stage(), stats, settings)
+    store_rejections(connection, stage(), stats, settings)
     stats.spans = staged_spans(connection, STAGE)
     staged = sum(count for _, _, count in stats.spans.values())
     if window is not None:

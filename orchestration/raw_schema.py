@@ -175,6 +175,64 @@ create table if not exists raw.topic_definitions (
     defined_at timestamp not null
 );
 
+-- Conversations and customers pulled from Kustomer's API (orchestration/sources/kustomer_api/),
+-- one row per id, newest updated_at wins. A deleted conversation stays as a tombstone (deleted,
+-- no name), so that its messages are removed even when they arrive after it.
+create table if not exists raw.conversations (
+    conversation_id   varchar primary key,
+    customer_id       varchar,
+    name              varchar,               -- under the text policy, like a subject
+    status            varchar,               -- open | snoozed | done
+    channels          varchar[],
+    assigned_user_ids varchar[],
+    assigned_team_ids varchar[],
+    message_count     integer,
+    created_at        timestamp,             -- UTC
+    updated_at        timestamp not null,    -- UTC
+    deleted           boolean not null,
+    text_policy       varchar not null,
+    ingested_at       timestamp not null
+);
+
+create table if not exists raw.customers (
+    customer_id  varchar primary key,
+    name         varchar,                    -- kept under the full and redacted policies
+    locale       varchar,
+    created_at   timestamp,
+    updated_at   timestamp not null,
+    deleted      boolean not null,
+    text_policy  varchar not null,
+    ingested_at  timestamp not null
+);
+
+-- The API source's cursor per resource: the greatest updatedAt committed. The next search
+-- asks for updated_at >= it (inclusive: records sharing that instant are read again, and
+-- upserted by id).
+create table if not exists raw.kustomer_cursors (
+    resource   varchar primary key,          -- message | conversation | customer
+    cursor_at  timestamp not null,           -- UTC
+    updated_at timestamp not null
+);
+
+-- The records read by the pass in progress, with the updatedAt read (emptied when a pass
+-- reaches the end of the search): a record that comes back newer within one pass moved while
+-- the search was paged, which can shift a record past a page boundary (see
+-- orchestration/sources/kustomer_api/pull.py).
+create table if not exists raw.kustomer_pass_records (
+    resource   varchar not null,
+    record_id  varchar not null,
+    updated_at timestamp not null,
+    primary key (resource, record_id)
+);
+
+-- UTC days whose messages a source changed outside the run's own partition window (the
+-- API source's edits, deletes and redactions of older messages): scoring and the dbt build
+-- cover them too, and a successful build clears them.
+create table if not exists raw.changed_days (
+    day        date primary key,
+    changed_at timestamp not null
+);
+
 -- Each successful dbt build: a fingerprint of what it read, the window it built (naive UTC,
 -- half-open) and when it was published. A build whose inputs are unchanged since the latest
 -- one, already published, is skipped (orchestration/build_state.py).

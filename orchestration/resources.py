@@ -137,7 +137,9 @@ class SourceResource(dg.ConfigurableResource):
     )
     format: str = Field(
         default="",
-        description="kustomer | jsonl | csv | parquet | twcs. Empty: $SENTIMENT_SOURCE_FORMAT, else kustomer.",
+        description="kustomer | jsonl | csv | parquet | twcs (files), or kustomer_api (Kustomer's "
+        "REST API, configured by the kustomer resource; path is then unused). "
+        "Empty: $SENTIMENT_SOURCE_FORMAT, else kustomer.",
     )
 
     def location(self) -> Path:
@@ -312,6 +314,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     from .alerts import AlertsResource
     from .automation.freshness import FreshnessResource
     from .reporting import ReportResource
+    from .sources.kustomer_api import KustomerApiResource
     from .topics.resource import TopicsResource
 
     return {
@@ -319,6 +322,8 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "s3": S3Resource(),
         "warehouse": WarehouseResource(),
         "source": SourceResource(),
+        # the Kustomer API, for the source format kustomer_api (token from the environment)
+        "kustomer": KustomerApiResource(),
         "engine": EngineResource(comprehend=ComprehendResource()),
         "text": TextResource(),
         "dbt": dbt_cli(),

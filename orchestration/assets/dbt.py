@@ -16,6 +16,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from .. import changed_days
 from ..build_state import (
     FORCE_BUILD_TAG,
     build_is_current,
@@ -162,11 +163,12 @@ def sentiment_dbt_models(
     fact is incremental: a run replaces the rows of its days (all of them in a run without
     partitions). The aggregate marts are rebuilt from it in full, so they stay right after
     any mix of partition runs and backfills."""
-    window = run_window(context.run.tags)
     # A subset chosen in the UI is built as asked; only whole builds are recorded and skipped.
     whole = not context.is_subset
     project = project_fingerprint()
     with warehouse.connect() as connection:
+        # the run's days, and the older days a pull from the Kustomer API changed
+        window, changed = changed_days.covering(connection, run_window(context.run.tags))
         inputs = inputs_fingerprint(connection)
         current = (
             whole
@@ -189,6 +191,9 @@ def sentiment_dbt_models(
                     asset_key=key, metadata={"dbt_build": "skipped: unchanged"}
                 )
         generate_docs(dbt, warehouse, project)  # only if deleted since: they are current
+        if whole and changed:
+            with warehouse.connect() as connection:
+                changed_days.clear(connection, changed)
         return
     args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
     yield from dbt.cli(args, context=context).stream()
@@ -199,6 +204,7 @@ def sentiment_dbt_models(
             context.log.info(f"model documentation: {docs}")
         with warehouse.connect() as connection:
             record_build(connection, inputs, project, window)
+            changed_days.clear(connection, changed)
 
 
 def missing_models(connection, manifest_path: Path) -> list[str]:

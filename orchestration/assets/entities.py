@@ -5,6 +5,7 @@ import os
 import dagster as dg
 from pydantic import Field
 
+from .. import changed_days
 from ..entities import analyse_pending
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import EngineResource, WarehouseResource
@@ -50,7 +51,9 @@ def message_entities(
         return dg.MaterializeResult(metadata={"skipped": reason, "texts_analysed": 0})
     comprehend = engine.build_engine("comprehend")
     with warehouse.connect() as connection:
-        stats = analyse_pending(connection, comprehend, utc_window(context))
+        stats = analyse_pending(
+            connection, comprehend, changed_days.covering(connection, utc_window(context))[0]
+        )
     context.log.info(
         f"{stats.texts} texts analysed, {stats.mentions} entity mentions, {len(stats.failed)} failed"
     )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from .. import changed_days
 from ..checks import CHECK_SPECS, score_checks
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import EngineResource, TextResource, WarehouseResource
@@ -45,7 +46,8 @@ def message_scores(
         "scoring with " + ", ".join(f"{name} {version}" for name, version in router.versions)
     )
     with warehouse.connect() as connection:
-        window = utc_window(context)
+        # plus the older days a pull from the Kustomer API changed (orchestration/changed_days.py)
+        window, _ = changed_days.covering(connection, utc_window(context))
         stats = score_pending(connection, router, window, settings)
         checks = score_checks(connection, window)
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]

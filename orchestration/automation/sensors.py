@@ -18,6 +18,7 @@ from dagster_aws.s3 import S3Resource
 from ..partitions import daily_partitions
 from ..resources import DEFAULT_SOURCE, SourceResource, setting
 from ..sources import READERS, SUFFIXES, Message
+from ..sources.kustomer_api import API_FORMAT
 from ..sources.location import SourceFile, is_s3, list_source_files, local_copy
 
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 60
@@ -97,8 +98,14 @@ def new_files_sensor(
     def _new_files(
         context: dg.SensorEvaluationContext, source: SourceResource, s3: S3Resource
     ) -> Iterator[dg.RunRequest | dg.SkipReason]:
-        location = source_location(source)
         fmt = source.source_format()
+        if fmt == API_FORMAT:
+            # Nothing to watch: every run pulls what changed since the API source's cursor.
+            yield dg.SkipReason(
+                "the source is Kustomer's API (kustomer_api): the daily schedule pulls it"
+            )
+            return
+        location = source_location(source)
         if fmt not in READERS:
             raise ValueError(f"unknown source format {fmt!r}; expected one of {sorted(READERS)}")
         s3_client = s3.get_client() if is_s3(location) else None

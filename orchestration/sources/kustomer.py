@@ -59,7 +59,8 @@ def flatten_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_resource(resource: Any, source: str, number: int, raw: str) -> Message | Rejection:
+def check_resource(resource: Any, source: str, number: int, raw: str) -> Message | Rejection:
+    """One message resource (from an export or the API) checked against the contract."""
     if not isinstance(resource, Mapping):
         return Rejection(source, number, raw, "malformed record: a JSON object is expected")
     kind = resource.get("type")
@@ -83,7 +84,7 @@ def read_kustomer(path: Path) -> Iterator[Message | Rejection]:
             resources = [resources]
         for number, resource in enumerate(resources, start=1):
             raw = json.dumps(resource, ensure_ascii=False)
-            yield _check_resource(resource, source, number, raw)
+            yield check_resource(resource, source, number, raw)
         return
     yield from read_json_lines(path, kustomer_line)
 
@@ -93,4 +94,4 @@ def kustomer_line(source: str, number: int, raw: str) -> Message | Rejection | N
     item = parse_line(source, number, raw, RECORD_OBJECTS)
     if item is None or isinstance(item, Rejection):
         return item
-    return _check_resource(item[2], source, number, raw)
+    return check_resource(item[2], source, number, raw)

@@ -17,6 +17,14 @@ conversations as (
 
 ),
 
+-- Kustomer's customer profiles (API source only; no rows for file sources)
+kustomer_customers as (
+
+    select * from {{ ref('stg_support__customers') }}
+    where not is_deleted
+
+),
+
 as_of as (
 
     select max(created_at) as as_of from messages
@@ -117,13 +125,17 @@ final as (
         last_conversations.last_conversation_confidence,
         last_inbound.last_inbound_score,
         last_inbound.last_inbound_polarity,
-        last_inbound.last_inbound_confidence
+        last_inbound.last_inbound_confidence,
+        kustomer_customers.customer_name,
+        kustomer_customers.customer_locale
 
     from customer_messages
     left join last_conversations
         on customer_messages.customer_id = last_conversations.customer_id
     left join last_inbound
         on customer_messages.customer_id = last_inbound.customer_id
+    left join kustomer_customers
+        on customer_messages.customer_id = kustomer_customers.customer_id
 
 )
 

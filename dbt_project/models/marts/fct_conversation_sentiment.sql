@@ -8,6 +8,14 @@ messages as (
 
 ),
 
+-- Kustomer's own conversation attributes (API source only; no rows for file sources)
+kustomer_conversations as (
+
+    select * from {{ ref('stg_support__conversations') }}
+    where not is_deleted
+
+),
+
 first_messages as (
 
     select
@@ -99,13 +107,19 @@ final as (
         aggregated.confidence,
         first_last.first_inbound_score,
         first_last.last_inbound_score,
-        first_last.last_inbound_score - first_last.first_inbound_score as sentiment_change
+        first_last.last_inbound_score - first_last.first_inbound_score as sentiment_change,
+        kustomer_conversations.conversation_name,
+        kustomer_conversations.conversation_status,
+        kustomer_conversations.assigned_user_ids,
+        kustomer_conversations.assigned_team_ids
 
     from aggregated
     inner join first_messages
         on aggregated.conversation_id = first_messages.conversation_id
     left join first_last
         on aggregated.conversation_id = first_last.conversation_id
+    left join kustomer_conversations
+        on aggregated.conversation_id = kustomer_conversations.conversation_id
 
 )
 

@@ -1,0 +1,78 @@
+"""Days a source changed outside a run's own partition window.
+
+A run of the Kustomer API source pulls every record updated since its cursor, whatever day
+it was created: an edit, a redaction or a delete of last month's message lands in last
+month's partition (a message's partition is its ``created_at`` day). Those days are recorded
+in ``raw.changed_days``; the steps after ingest (scoring, entity analysis, the dbt build)
+widen their window to cover them, and a successful dbt build clears the days it covered. So a
+daily run carries every change it pulled through to the marts, without a run per old day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+Window = tuple[datetime, datetime]
+
+
+def mark(connection, days: Iterable[date | str]) -> int:
+    """Record ``days`` (dates or ISO strings) as changed; returns how many were given."""
+    values = sorted({d if isinstance(d, str) else d.isoformat() for d in days})
+    if values:
+        connection.execute(
+            """
+            insert into raw.changed_days
+            select cast(unnest($days::varchar[]) as date), timezone('UTC', now())
+            on conflict (day) do update set changed_at = excluded.changed_at
+            """,
+            {"days": values},
+        )
+    return len(values)
+
+
+def mark_days_of(connection, table: str, column: str = "created_at") -> None:
+    """Record the days of ``column`` in a (staged) table as changed."""
+    connection.execute(
+        f"""
+        insert into raw.changed_days
+        select distinct cast({column} as date), timezone('UTC', now()) from {table}
+        where {column} is not null
+        on conflict (day) do update set changed_at = excluded.changed_at
+        """
+    )
+
+
+def pending(connection) -> list[date]:
+    return [
+        day
+        for (day,) in connection.execute("select day from raw.changed_days order by day").fetchall()
+    ]
+
+
+def widen(window: Window, days: list[date]) -> Window:
+    """The smallest window (naive UTC, half-open) holding ``window`` and every day of ``days``.
+
+    One contiguous window, not a list of days: the message fact replaces the rows of one
+    window, and a hull over a few scattered days costs a rebuild of the days between, which
+    is cheap next to a run per day."""
+    if not days:
+        return window
+    first = datetime.combine(min(days), time())
+    last = datetime.combine(max(days), time()) + timedelta(days=1)
+    return min(window[0], first), max(window[1], last)
+
+
+def covering(connection, window: Window) -> tuple[Window, list[date]]:
+    """The window widened to the changed days, and those days (to clear after a build)."""
+    days = pending(connection)
+    return widen(window, days), days
+
+
+def clear(connection, days: list[date]) -> None:
+    """Forget changed days a successful build covered (days changed since stay)."""
+    if days:
+        connection.execute(
+            "delete from raw.changed_days where day in (select unnest($days::date[]))",
+            {"days": days},
+        )

@@ -1,0 +1,428 @@
+"""The incremental pull from Kustomer's search: pages in, rows committed, cursor advanced.
+
+For each resource (customers, conversations, then messages) a *pass* searches for records
+with ``<kind>_updated_at >= cursor``, sorted ascending, and follows ``links.next``. Pages are
+committed in groups (and always before sleeping out a rate-limit window, when committing
+costs no time); the cursor, the greatest ``updatedAt`` committed, is written after the rows,
+so a run killed at any point resumes from its last commit and reads at most one group again,
+which the upserts by id absorb.
+
+Two things of the real API shape the loop:
+
+- **A search returns at most 10,000 results** (``max_results``). Before a page would cross
+  that, the pass starts a new search from the cursor.
+- **Pages are offsets into a result set that moves.** A record updated while the pass pages
+  through moves to the end; if it had been read already, every later record shifts one place
+  toward the start, and the record at the next page boundary is never returned. Its
+  ``updatedAt`` lies below the cursor the pass then commits, so no later run would see it
+  either. The pass keeps the records it has read with their ``updatedAt``
+  (``raw.kustomer_pass_records``, durable, so this holds across a kill); a record that comes
+  back newer means a shift may have hidden one, and the pass rolls the cursor back to that
+  record's old ``updatedAt`` and searches again from there. Reads are repeated, never lost.
+
+Records updated after their page was read are caught later in the pass or by the next run:
+the cursor is inclusive and every write is an upsert by id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+
+from ... import changed_days
+from ...forget import forget_messages
+from ...ingest import IngestStats, load_messages, store_rejections
+from ...text.prepare import TextSettings
+from ..kustomer import check_resource
+from ..record import ContractError, Message, Rejection
+from .client import KustomerClient
+from .records import (
+    CONVERSATION,
+    CUSTOMER,
+    MESSAGE,
+    RESOURCES,
+    conversation_row,
+    customer_row,
+    is_deleted,
+    is_redacted,
+    raw_json,
+    record_id,
+    source_name,
+    updated_at,
+)
+from .store import upsert_conversations, upsert_customers
+
+DEFAULT_PAGE_SIZE = 100
+MAX_SEARCH_RESULTS = 10_000  # Kustomer's cap on one search's results
+DEFAULT_COMMIT_RECORDS = 5_000
+# Each API record is its own source (source_name kustomer-api:<kind>:<id>), so its row is 1:
+# the same whichever page or run read it.
+RECORD_ROW = 1
+# Past this many roll-backs in one pass (records moving faster than they are read), the
+# pass goes on without rolling back and says so; a shifted record then waits for its next edit.
+MAX_ROLLBACKS = 50
+
+
+def iso_ms(instant: datetime) -> str:
+    """Naive UTC as Kustomer writes it, cut to milliseconds (a cut can only widen the
+    inclusive search)."""
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+
+
+def search_body(kind: str, since: datetime | None) -> dict:
+    """The search for ``kind`` records updated at or after ``since``, oldest first."""
+    body: dict = {
+        "queryContext": kind,
+        "sort": [{f"{kind}_updated_at": "asc"}],
+        "includeDeleted": True,
+    }
+    if since is not None:
+        body["and"] = [{f"{kind}_updated_at": {"gte": iso_ms(since)}}]
+    return body
+
+
+@dataclass
+class ResourceStats:
+    records: int = 0
+    pages: int = 0
+    searches: int = 0
+    rejected: int = 0
+    written: int = 0
+    deleted: int = 0
+    redacted: int = 0
+    rollbacks: int = 0
+
+
+@dataclass
+class PullStats:
+    resources: dict[str, ResourceStats] = field(
+        default_factory=lambda: {kind: ResourceStats() for kind in RESOURCES}
+    )
+    messages: IngestStats = field(default_factory=IngestStats)
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    days_changed: set[str] = field(default_factory=set)
+    messages_removed: int = 0  # deleted, or in a deleted conversation
+    cursors: dict[str, str | None] = field(default_factory=dict)
+
+    def add_messages(self, stats: IngestStats) -> None:
+        total = self.messages
+        total.rows += stats.rows
+        total.rejected += stats.rejected
+        total.inserted += stats.inserted
+        total.updated += stats.updated
+        total.unchanged += stats.unchanged
+        total.superseded_in_input += stats.superseded_in_input
+        total.redacted += stats.redacted
+
+
+def load_cursor(connection, kind: str) -> datetime | None:
+    row = connection.execute(
+        "select cursor_at from raw.kustomer_cursors where resource = ?", [kind]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def save_cursor(connection, kind: str, cursor: datetime) -> None:
+    connection.execute(
+        """
+        insert into raw.kustomer_cursors values (?, ?, timezone('UTC', now()))
+        on conflict (resource) do update set cursor_at = excluded.cursor_at,
+            updated_at = excluded.updated_at
+        """,
+        [kind, cursor],
+    )
+
+
+class KustomerPull:
+    """One run's pull of every resource into the warehouse ``connection``."""
+
+    def __init__(
+        self,
+        connection,
+        client: KustomerClient,
+        settings: TextSettings,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_results: int = MAX_SEARCH_RESULTS,
+        commit_records: int = DEFAULT_COMMIT_RECORDS,
+        max_rollbacks: int = MAX_ROLLBACKS,
+        log: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        if not 1 <= page_size <= max_results:
+            raise ValueError(f"page size must be from 1 to {max_results}, not {page_size}")
+        self.connection = connection
+        self.client = client
+        self.settings = settings
+        self.page_size = page_size
+        self.max_results = max_results
+        self.commit_records = max(commit_records, page_size)
+        self.max_rollbacks = max_rollbacks  # 0 turns the guard against shifted pages off
+        self.log = log
+        self.stats = PullStats()
+
+    def run(self, kinds: tuple[str, ...] = RESOURCES) -> PullStats:
+        for kind in kinds:
+            self._pass(kind)
+        return self.stats
+
+    # -- one pass over a resource ---------------------------------------------------------
+
+    def _pass(self, kind: str) -> None:
+        stats = self.stats.resources[kind]
+        cursor = load_cursor(self.connection, kind)
+        rollbacks_allowed = self.max_rollbacks > 0
+        while True:
+            stats.searches += 1
+            body = search_body(kind, cursor)
+            link: str | None = self.client.first_page_link(self.page_size)
+            read = 0
+            buffer: list = []
+            again = False
+            while link:
+                page = self.client.search(link, body)
+                resume_at = time.monotonic() + page.wait_s
+                stats.pages += 1
+                read += len(page.records)
+                buffer.extend(page.records)
+                link = page.next_link
+                if link and read + self.page_size > self.max_results:
+                    # The search's window is used up: search again from the cursor.
+                    link, again = None, True
+                if link and len(buffer) < self.commit_records and not page.wait_s:
+                    continue
+                cursor, moved_from = self._commit(kind, buffer, cursor, rollbacks_allowed)
+                buffer = []
+                if moved_from is not None:
+                    stats.rollbacks += 1
+                    rollbacks_allowed = stats.rollbacks < self.max_rollbacks
+                    if not rollbacks_allowed:
+                        self.log(
+                            f"{kind}: records keep moving while the search is paged; this pass "
+                            f"no longer rolls back ({self.max_rollbacks} times already)"
+                        )
+                    cursor, link, again = moved_from, None, True
+                    save_cursor(self.connection, kind, cursor)
+                wait = resume_at - time.monotonic()
+                if wait > 0:
+                    self.client.wait(wait)
+            if not again:
+                break
+        # The pass reached the end of the search: its record list is done with.
+        self.connection.execute("delete from raw.kustomer_pass_records where resource = ?", [kind])
+        self.stats.cursors[kind] = None if cursor is None else iso_ms(cursor)
+
+    def _commit(
+        self, kind: str, records: list, cursor: datetime | None, rollbacks_allowed: bool
+    ) -> tuple[datetime | None, datetime | None]:
+        """Write a group of pages, then the cursor; returns the new cursor and, when a record
+        read earlier in the pass came back newer, the instant to search again from."""
+        stats = self.stats.resources[kind]
+        stats.records += len(records)
+        keyed = self._keyed(records)
+        moved_from = self._moved_from(kind, keyed) if rollbacks_allowed else None
+        if kind == MESSAGE:
+            self._write_messages(records)
+        elif kind == CONVERSATION:
+            self._write_conversations(records)
+        else:
+            self._write_customers(records)
+        self._remember(kind, keyed)
+        newest = max((instant for _, instant in keyed), default=None)
+        if newest is not None and (cursor is None or newest > cursor):
+            cursor = newest
+        if cursor is not None and moved_from is None:
+            save_cursor(self.connection, kind, cursor)
+        return cursor, moved_from
+
+    @staticmethod
+    def _keyed(records: list) -> list[tuple[str, datetime]]:
+        keyed = []
+        for record in records:
+            key = record_id(record)
+            try:
+                instant = updated_at(record)
+            except ContractError:
+                continue
+            if key is not None:
+                keyed.append((key, instant))
+        return keyed
+
+    def _moved_from(self, kind: str, keyed: list[tuple[str, datetime]]) -> datetime | None:
+        """The oldest ``updatedAt`` of records read before in this pass that came back newer."""
+        oldest: dict[str, datetime] = {}
+        moved: list[datetime] = []
+        for key, instant in keyed:
+            first = oldest.get(key)
+            if first is None:
+                oldest[key] = instant
+            elif instant != first:
+                moved.append(min(first, instant))
+                oldest[key] = min(first, instant)
+        if oldest:
+            ids, instants = zip(*oldest.items(), strict=True)
+            self.connection.register(
+                "_pass_page", pa.table({"record_id": list(ids), "updated_at": list(instants)})
+            )
+            try:
+                earlier = self.connection.execute(
+                    """
+                    select min(r.updated_at) from raw.kustomer_pass_records r
+                    join _pass_page p using (record_id)
+                    where r.resource = ? and p.updated_at > r.updated_at
+                    """,
+                    [kind],
+                ).fetchone()[0]
+            finally:
+                self.connection.unregister("_pass_page")
+            if earlier is not None:
+                moved.append(earlier)
+        return min(moved) if moved else None
+
+    def _remember(self, kind: str, keyed: list[tuple[str, datetime]]) -> None:
+        if not keyed:
+            return
+        ids, instants = zip(*keyed, strict=True)
+        self.connection.register(
+            "_pass_page", pa.table({"record_id": list(ids), "updated_at": list(instants)})
+        )
+        try:
+            self.connection.execute(
+                """
+                insert into raw.kustomer_pass_records
+                select ?, record_id, max(updated_at) from _pass_page group by record_id
+                on conflict (resource, record_id) do update set
+                    updated_at = greatest(excluded.updated_at, kustomer_pass_records.updated_at)
+                """,
+                [kind],
+            )
+        finally:
+            self.connection.unregister("_pass_page")
+
+    # -- writers --------------------------------------------------------------------------
+
+    def _replace_rejections(self, kind: str, records: list) -> None:
+        """A record read again replaces its earlier rejection (or clears it, now valid)."""
+        names = sorted(
+            {
+                source_name(kind, (r or {}).get("id") if isinstance(r, dict) else None)
+                for r in records
+            }
+        )
+        self.connection.execute(
+            "delete from raw.rejected_messages where source_name in (select unnest(?))", [names]
+        )
+
+    def _count_rejection(self, rejection: Rejection, kind: str) -> None:
+        self.stats.resources[kind].rejected += 1
+        self.stats.rejected_by_reason[rejection.reason.split(":")[0]] += 1
+
+    def _write_messages(self, records: list) -> None:
+        deleted, redacted, items, names = [], [], [], []
+        for record in records:
+            key = record_id(record)
+            name = source_name(MESSAGE, key)
+            names.append(name)
+            if key is not None and is_deleted(record):
+                deleted.append(key)
+                continue
+            item = check_resource(record, name, RECORD_ROW, raw_json(record))
+            if isinstance(item, Rejection):
+                self._count_rejection(item, MESSAGE)
+            elif key is not None and is_redacted(record):
+                redacted.append(key)
+            items.append(item)
+        # A message of a conversation deleted in Kustomer is not stored again.
+        gone = self._deleted_conversations(
+            {m.conversation_id for m in items if isinstance(m, Message)}
+        )
+        if gone:
+            items = [m for m in items if not (isinstance(m, Message) and m.conversation_id in gone)]
+        days = {m.created_at.date().isoformat() for m in items if isinstance(m, Message)}
+        stats = load_messages(self.connection, items, sorted(set(names)), settings=self.settings)
+        self.stats.add_messages(stats)
+        self.stats.messages.rejected_by_reason.update(stats.rejected_by_reason)
+        if redacted:
+            forget_messages(self.connection, redacted, keep_rows=True)
+            self.stats.resources[MESSAGE].redacted += len(redacted)
+        removed = self._remove_messages(deleted)
+        self.stats.resources[MESSAGE].deleted += len(deleted)
+        self.stats.messages_removed += removed
+        self.stats.resources[MESSAGE].written += stats.inserted + stats.updated
+        changed_days.mark(self.connection, days)
+        self.stats.days_changed |= days
+
+    def _remove_messages(self, ids: list[str]) -> int:
+        if not ids:
+            return 0
+        days = {
+            str(day)
+            for (day,) in self.connection.execute(
+                "select distinct cast(created_at as date) from raw.messages "
+                "where message_id in (select unnest(?))",
+                [ids],
+            ).fetchall()
+        }
+        self.stats.days_changed |= days
+        return forget_messages(self.connection, ids, keep_rows=False).messages_removed
+
+    def _deleted_conversations(self, conversation_ids: set[str]) -> set[str]:
+        if not conversation_ids:
+            return set()
+        return {
+            conversation_id
+            for (conversation_id,) in self.connection.execute(
+                "select conversation_id from raw.conversations "
+                "where deleted and conversation_id in (select unnest(?))",
+                [sorted(conversation_ids)],
+            ).fetchall()
+        }
+
+    def _remove_messages_of_deleted_conversations(self) -> int:
+        if not self.connection.execute(
+            "select count(*) from raw.conversations where deleted"
+        ).fetchone()[0]:
+            return 0
+        ids = [
+            message_id
+            for (message_id,) in self.connection.execute(
+                """
+                select message_id from raw.messages where conversation_id in (
+                    select conversation_id from raw.conversations where deleted
+                )
+                """
+            ).fetchall()
+        ]
+        return self._remove_messages(ids)
+
+    def _write_rows(self, kind: str, records: list, to_row, upsert) -> list:
+        self._replace_rejections(kind, records)
+        rows, rejections = [], []
+        for record in records:
+            row = to_row(record, RECORD_ROW)
+            if isinstance(row, Rejection):
+                rejections.append(row)
+                self._count_rejection(row, kind)
+            else:
+                rows.append(row)
+        store_rejections(self.connection, rejections, IngestStats(), self.settings)
+        self.stats.resources[kind].written += upsert(self.connection, rows, self.settings)
+        return rows
+
+    def _write_conversations(self, records: list) -> None:
+        rows = self._write_rows(CONVERSATION, records, conversation_row, upsert_conversations)
+        gone = [row.conversation_id for row in rows if row.deleted]
+        if gone:
+            self.stats.resources[CONVERSATION].deleted += len(gone)
+            self.stats.messages_removed += self._remove_messages_of_deleted_conversations()
+
+    def _write_customers(self, records: list) -> None:
+        rows = self._write_rows(CUSTOMER, records, customer_row, upsert_customers)
+        self.stats.resources[CUSTOMER].deleted += sum(row.deleted for row in rows)
+
+
+__all__ = ["KustomerPull", "PullStats", "iso_ms", "search_body"]
