@@ -179,6 +179,7 @@ def _pull_api(
             "updated": messages.updated,
             "unchanged": messages.unchanged,
             "removed": stats.messages_removed,
+            "in_deleted_conversations": stats.in_deleted_conversations,
             "rejected": rejected,
             "rejected_by_reason": dg.MetadataValue.json(dict(stats.rejected_by_reason)),
             "days_changed": len(stats.days_changed),

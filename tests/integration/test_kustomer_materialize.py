@@ -1,5 +1,6 @@
-"""A scheduled day's run with the Kustomer API source, from the local fake of the API into
-the marts: every day the pull changed is scored and built by the same run."""
+"""The Kustomer API source from the local fake of the API into the marts: the CLI's first
+load, then a scheduled day's run; every day a pull changed is scored and built by the same
+run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.definitions import WAREHOUSE_JOB, defs
+from orchestration.full_load import run_full_load
 from tests.fakes.kustomer_server import FakeKustomer
 
 
@@ -34,11 +36,11 @@ def test_a_daily_run_pulls_the_api_into_the_marts_and_carries_older_days_changes
             }
         )
         yesterday = days[-1]
-        job = defs.resolve_job_def(WAREHOUSE_JOB)
         instance = dg.DagsterInstance.ephemeral()
-        result = job.execute_in_process(instance=instance, partition_key=yesterday)
-        assert result.success
-        pulled = _metadata(result, "raw_messages")
+        # the first load as `sentiment-warehouse run --format kustomer_api` does it
+        results = run_full_load(defs, instance, "unused", "kustomer_api")
+        assert [r.success for r in results] == [True, True]
+        pulled = _metadata(results[0], "raw_messages")
         assert pulled["format"] == "kustomer_api"
         assert pulled["days_changed"] == len(days)
 
@@ -81,13 +83,14 @@ def test_a_daily_run_pulls_the_api_into_the_marts_and_carries_older_days_changes
                     """
                 ).fetchall()
             ]
-        # a week later in Kustomer: a first-day conversation deleted, another message edited
+        # a week later in Kustomer, and the daily schedule's run of yesterday: a first-day conversation deleted, another message edited
         gone = first_day[0][1]
         edited = next(m for m, c in first_day if c != gone)
         api.delete("conversation", gone)
         angry = "This is terrible. I hate it, worst service ever!"
         api.update("message", edited, preview=angry, body=angry, lang="en")
 
+        job = defs.resolve_job_def(WAREHOUSE_JOB)
         rerun = job.execute_in_process(instance=instance, partition_key=yesterday)
         assert rerun.success
         assert _metadata(rerun, "raw_messages")["days_changed"] >= 1

@@ -105,6 +105,8 @@ def test_a_full_pull_stores_every_record_and_the_next_run_reads_only_the_changes
         assert pages == list(range(1, len(pages) + 1))
         assert len(pages) == -(-counts.messages // 50)
 
+        assert warehouse.execute("select count(*) from raw.changed_days").fetchone()[0] > 1
+        warehouse.execute("delete from raw.changed_days")
         before = snapshot(warehouse)
         api.reset_log()
         api.update("message", "msg_000000010", preview="Actually this is still broken.")
@@ -116,6 +118,11 @@ def test_a_full_pull_stores_every_record_and_the_next_run_reads_only_the_changes
             "select body from raw.messages where message_id = 'msg_000000010'"
         ).fetchone()[0]
         assert body == "Actually this is still broken."
+        # only the edited message's day is to be rebuilt, not the day of every record re-read
+        day = warehouse.execute(
+            "select cast(created_at as date) from raw.messages where message_id = 'msg_000000010'"
+        ).fetchone()
+        assert warehouse.execute("select day from raw.changed_days").fetchall() == [day]
         after = snapshot(warehouse)
         assert after["customers"] == before["customers"]
         assert after["cursors"] > before["cursors"]
@@ -422,3 +429,39 @@ def test_a_run_killed_mid_way_resumes_to_the_same_warehouse_as_an_uninterrupted_
         whole_requests = -(-len(api.records("message")) // 25)
         assert message_requests < whole_requests + 20 - 1
         assert snapshot(resumed) == expected
+
+
+def test_malformed_conversations_and_customers_are_quarantined_until_fixed(warehouse):
+    with FakeKustomer() as api:
+        api.load_sample(100, seed=2)
+        api.put({"type": "conversation", "id": "conv_bad", "attributes": {"updatedAt": "never"}})
+        api.put(
+            {
+                "type": "customer",
+                "id": "cust_bad",
+                "attributes": {"createdAt": "31/12/2025", "updatedAt": "2026-01-01T00:00:00Z"},
+            }
+        )
+        stats = pull(warehouse, api)
+        rejected = dict(
+            warehouse.execute(
+                "select source_name, reason from raw.rejected_messages "
+                "where source_name not like 'kustomer-api:message:%'"
+            ).fetchall()
+        )
+        assert rejected.keys() == {
+            "kustomer-api:conversation:conv_bad",
+            "kustomer-api:customer:cust_bad",
+        }
+        assert "updatedAt" in rejected["kustomer-api:conversation:conv_bad"]
+        assert "createdAt" in rejected["kustomer-api:customer:cust_bad"]
+        assert stats.resources["conversation"].rejected == stats.resources["customer"].rejected == 1
+        # fixed in Kustomer: the next run stores it and its rejection goes
+        api.update("customer", "cust_bad", createdAt="2025-12-31T00:00:00Z")
+        pull(warehouse, api)
+        assert warehouse.execute(
+            "select count(*) from raw.rejected_messages where source_name = 'kustomer-api:customer:cust_bad'"
+        ).fetchone() == (0,)
+        assert warehouse.execute(
+            "select count(*) from raw.customers where customer_id = 'cust_bad'"
+        ).fetchone() == (1,)

@@ -107,6 +107,7 @@ class PullStats:
     rejected_by_reason: Counter = field(default_factory=Counter)
     days_changed: set[str] = field(default_factory=set)
     messages_removed: int = 0  # deleted, or in a deleted conversation
+    in_deleted_conversations: int = 0  # pulled, but their conversation is deleted: not stored
     cursors: dict[str, str | None] = field(default_factory=dict)
 
     def add_messages(self, stats: IngestStats) -> None:
@@ -341,8 +342,10 @@ class KustomerPull:
             {m.conversation_id for m in items if isinstance(m, Message)}
         )
         if gone:
-            items = [m for m in items if not (isinstance(m, Message) and m.conversation_id in gone)]
-        days = {m.created_at.date().isoformat() for m in items if isinstance(m, Message)}
+            kept = [m for m in items if not (isinstance(m, Message) and m.conversation_id in gone)]
+            self.stats.in_deleted_conversations += len(items) - len(kept)
+            items = kept
+        days = self._days_changed_by([m for m in items if isinstance(m, Message)])
         stats = load_messages(self.connection, items, sorted(set(names)), settings=self.settings)
         self.stats.add_messages(stats)
         self.stats.messages.rejected_by_reason.update(stats.rejected_by_reason)
@@ -369,6 +372,38 @@ class KustomerPull:
         }
         self.stats.days_changed |= days
         return forget_messages(self.connection, ids, keep_rows=False).messages_removed
+
+    def _days_changed_by(self, messages: list[Message]) -> set[str]:
+        """The created days of the messages that are new or newer than the stored version
+        (a record read again at the cursor's instant changes nothing, and marks nothing)."""
+        if not messages:
+            return set()
+        self.connection.register(
+            "_pulled",
+            pa.table(
+                {
+                    "message_id": [m.message_id for m in messages],
+                    "created_at": [m.created_at for m in messages],
+                    "updated_at": [m.updated_at for m in messages],
+                }
+            ),
+        )
+        try:
+            rows = self.connection.execute(
+                """
+                select distinct cast(p.created_at as date)::varchar from _pulled p
+                left join raw.messages m using (message_id)
+                where m.message_id is null or p.updated_at > m.updated_at
+                union
+                -- an edit that moved created_at leaves a stale row on the old day
+                select distinct cast(m.created_at as date)::varchar from _pulled p
+                join raw.messages m using (message_id)
+                where p.updated_at > m.updated_at and p.created_at <> m.created_at
+                """
+            ).fetchall()
+        finally:
+            self.connection.unregister("_pulled")
+        return {day for (day,) in rows}
 
     def _deleted_conversations(self, conversation_ids: set[str]) -> set[str]:
         if not conversation_ids:
