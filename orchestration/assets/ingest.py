@@ -198,19 +198,18 @@ def _pull_api(
 # The API source writes Kustomer's conversations and customers beside the messages. They are
 # declared here so the lineage shows where the dbt sources raw.conversations and
 # raw.customers come from; raw_messages records their materializations.
-raw_conversations = dg.AssetSpec(
-    "raw_conversations",
-    deps=[raw_messages],
-    group_name="ingest",
-    kinds={"duckdb"},
-    description="Kustomer conversations (name, status, assignment) in ``raw.conversations``, "
-    "written by ``raw_messages`` with the source format ``kustomer_api``; empty for files.",
+def _written_with_messages(key: str, what: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key,
+        deps=[raw_messages],
+        group_name="ingest",
+        kinds={"duckdb"},
+        description=f"Kustomer {what} in ``raw.{key.removeprefix('raw_')}``, written by "
+        "``raw_messages`` with the source format ``kustomer_api``; empty for files.",
+    )
+
+
+raw_conversations = _written_with_messages(
+    "raw_conversations", "conversations (name, status, assignment)"
 )
-raw_customers = dg.AssetSpec(
-    "raw_customers",
-    deps=[raw_messages],
-    group_name="ingest",
-    kinds={"duckdb"},
-    description="Kustomer customers (name, locale) in ``raw.customers``, written by "
-    "``raw_messages`` with the source format ``kustomer_api``; empty for files.",
-)
+raw_customers = _written_with_messages("raw_customers", "customers (name, locale)")

@@ -36,6 +36,8 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from tests.fakes.local_server import serve_in_thread, stop_serving
+
 TARGET_PREFIX = "Comprehend_20171127"
 MAX_BATCH_DOCUMENTS = 25
 MAX_DOCUMENT_BYTES = 5000
@@ -277,22 +279,13 @@ class FakeComprehend:
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
         self.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
-            name="fake-comprehend",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "fake-comprehend")
 
     def stop(self) -> None:
         """Stop serving and release the port."""
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread)
         self._server = None
         self._thread = None
 

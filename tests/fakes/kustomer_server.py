@@ -53,6 +53,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tests.fakes.local_server import serve_in_thread, stop_serving
+
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "KINDS",
@@ -329,20 +331,13 @@ class FakeKustomer:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.fake = self
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
-            name="fake-kustomer",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "fake-kustomer")
 
     def stop(self) -> None:
         """Stop serving, close open connections and release the port."""
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.shutdown()  # stop accepting first: a pooled client may not reconnect
         # shutdown() only stops accepting: a kept-alive connection's thread would go on
         # answering a pooled client, so a test that stops the fake to simulate an outage
         # would see none. Closing the sockets ends those threads too.
@@ -351,8 +346,7 @@ class FakeKustomer:
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread)
         self._server = None
         self._thread = None
 

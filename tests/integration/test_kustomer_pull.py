@@ -210,33 +210,41 @@ def test_401_and_403_fail_at_once_naming_what_to_fix(warehouse, token, status, h
         assert [r.status for r in api.requests] == [status]  # never retried
 
 
+def edit_first_page_while_paging(api: FakeKustomer) -> None:
+    """While the messages are paged by 20, edit a record of the first page before pages 2
+    and 4 are served: each edit moves a record already read to the end of the results."""
+    first_page = [r["id"] for r in api.records("message")[:20]]
+
+    def edit_between_pages(request):
+        if request.kind == "message" and request.page in (2, 4):
+            api.update("message", first_page[request.page], preview="changed mid-run")
+
+    api.on_request(edit_between_pages)
+
+
+def lost_messages(api: FakeKustomer, connection) -> set[str]:
+    """Messages the server holds that are neither stored nor rejected."""
+    rejected = {
+        name.rsplit(":", 1)[1]
+        for (name,) in connection.execute(
+            "select source_name from raw.rejected_messages"
+        ).fetchall()
+    }
+    return set(served_ids(api, "message")) - set(stored_messages(connection)) - rejected
+
+
 def test_a_record_edited_after_its_page_was_read_cannot_hide_another_one(warehouse):
     """Offset paging over a moving result set: editing a record already read shifts every
     later record one place back, and the one at the next page boundary is never returned.
     The pull notices the record come back and searches again from its old instant."""
     with FakeKustomer() as api:
         api.load_sample(500, seed=4)
-        first_page = [r["id"] for r in api.records("message")[:20]]
-
-        def edit_between_pages(request):
-            if request.kind == "message" and request.page in (2, 4):
-                api.update("message", first_page[request.page], preview="changed mid-run")
-
-        api.on_request(edit_between_pages)
+        edit_first_page_while_paging(api)
         stats = pull(warehouse, api, page_size=20, commit_records=20)
-        api.on_request(None)
         assert stats.resources["message"].rollbacks >= 1
-        served = served_ids(api, "message")
-        stored = stored_messages(warehouse)
-        rejected = {
-            name.rsplit(":", 1)[1]
-            for (name,) in warehouse.execute(
-                "select source_name from raw.rejected_messages"
-            ).fetchall()
-        }
-        missing = set(served) - set(stored) - rejected
+        missing = lost_messages(api, warehouse)
         assert not missing, f"records lost to the shifted pages: {sorted(missing)[:5]}"
-        assert stored.items() <= served.items()
+        assert stored_messages(warehouse).items() <= served_ids(api, "message").items()
 
 
 def test_without_the_guard_offset_paging_does_lose_a_record(warehouse):
@@ -244,21 +252,10 @@ def test_without_the_guard_offset_paging_does_lose_a_record(warehouse):
     record, so the test above would see a loss if the guard did nothing."""
     with FakeKustomer() as api:
         api.load_sample(500, seed=4)
-        first_page = [r["id"] for r in api.records("message")[:20]]
-
-        def edit_between_pages(request):
-            if request.kind == "message" and request.page in (2, 4):
-                api.update("message", first_page[request.page], preview="changed mid-run")
-
-        api.on_request(edit_between_pages)
-        client = KustomerClient(api.url, "test-token")
-        stats = KustomerPull(
-            warehouse, client, TextSettings(), page_size=20, commit_records=20, max_rollbacks=0
-        ).run()
+        edit_first_page_while_paging(api)
+        stats = pull(warehouse, api, page_size=20, commit_records=20, max_rollbacks=0)
         assert stats.resources["message"].rollbacks == 0
-        served, stored = served_ids(api, "message"), stored_messages(warehouse)
-        rejected = warehouse.execute("select count(*) from raw.rejected_messages").fetchone()[0]
-        assert len(served) - len(stored) - rejected >= 1
+        assert len(lost_messages(api, warehouse)) >= 1
 
 
 def test_records_updated_during_the_run_are_caught_and_the_next_run_catches_later_ones(warehouse):
@@ -465,3 +462,19 @@ def test_malformed_conversations_and_customers_are_quarantined_until_fixed(wareh
         assert warehouse.execute(
             "select count(*) from raw.customers where customer_id = 'cust_bad'"
         ).fetchone() == (1,)
+
+
+def test_a_search_window_of_records_sharing_one_instant_fails_instead_of_looping(warehouse):
+    with FakeKustomer(max_results=40) as api:
+        for number in range(60):
+            api.put(
+                {
+                    "type": "customer",
+                    "id": f"cust_{number:03d}",
+                    "attributes": {"updatedAt": "2026-01-01T00:00:00.000Z"},
+                }
+            )
+        with pytest.raises(KustomerApiError, match="share updatedAt 2026-01-01T00:00:00.000Z"):
+            pull(warehouse, api, page_size=20, max_results=40)
+        # what was read is kept, and the cursor holds
+        assert warehouse.execute("select count(*) from raw.customers").fetchone() == (40,)

@@ -40,7 +40,7 @@ from ...ingest import IngestStats, load_messages, store_rejections
 from ...text.prepare import TextSettings
 from ..kustomer import check_resource
 from ..record import ContractError, Message, Rejection
-from .client import KustomerClient
+from .client import KustomerApiError, KustomerClient
 from .records import (
     CONVERSATION,
     CUSTOMER,
@@ -179,6 +179,7 @@ class KustomerPull:
         rollbacks_allowed = self.max_rollbacks > 0
         while True:
             stats.searches += 1
+            started_from = cursor
             body = search_body(kind, cursor)
             link: str | None = self.client.first_page_link(self.page_size)
             read = 0
@@ -213,6 +214,14 @@ class KustomerPull:
                     self.client.wait(wait)
             if not again:
                 break
+            if cursor == started_from and read >= self.max_results - self.page_size:
+                # A whole search window of records shares one updatedAt: searching again from
+                # it would return the same window forever.
+                raise KustomerApiError(
+                    f"more than {read} {kind} records share updatedAt "
+                    f"{None if cursor is None else iso_ms(cursor)}; the search cannot page past "
+                    "them. Raise max_search_results if the API allows, or ask Kustomer support."
+                )
         # The pass reached the end of the search: its record list is done with.
         self.connection.execute("delete from raw.kustomer_pass_records where resource = ?", [kind])
         self.stats.cursors[kind] = None if cursor is None else iso_ms(cursor)
