@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-text bench-reports clean
+.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-kustomer bench-text bench-reports clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -62,6 +62,11 @@ bench-reports: setup
 ## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint
 bench-comprehend: setup
 	$(BIN)/python -m bench.comprehend
+
+## make bench-kustomer: the Kustomer API pull of 100k messages vs the least time the rate limit
+## allows, on the fake Kustomer server (250 requests per 6 s)
+bench-kustomer: setup
+	$(BIN)/python -m bench.kustomer_api
 
 clean:
 	rm -rf warehouse .dagster_home dbt_project/target dbt_project/logs

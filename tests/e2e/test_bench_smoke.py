@@ -48,3 +48,28 @@ def test_scale_benchmark_measures_every_stage_and_both_baselines(tmp_path):
     assert (
         json.loads(next(tmp_path.glob("scale-*.json")).read_text())["runs"][0]["messages"] == 2000
     )
+
+
+def test_kustomer_api_benchmark_measures_the_pull_against_its_minimum(tmp_path):
+    """`make bench-kustomer` on 1,500 messages and 20 requests per 0.5 s: the minimum, the
+    rate-limited pull and its rows are measured and agree with each other (the ratio itself is
+    taken at full size, not here)."""
+    from bench.kustomer_api import main as kustomer
+
+    report = kustomer(
+        ["--messages", "1500", "--limit", "20", "--window", "0.5", "--out", str(tmp_path)]
+    )
+    (run,) = report["rounds"]
+    minimum, pull = run["minimum"], run["pull"]
+    assert minimum["requests"] == sum(minimum["requests_by_kind"].values()) > 20
+    assert minimum["windows"] >= 2 and minimum["seconds"] >= 0.5
+    assert pull["requests"] >= minimum["requests"] and pull["rate_limit_waits"] >= 1
+    assert pull["responses_429"] == 0 and set(pull["statuses"]) == {200}
+    assert pull["seconds"] >= minimum["seconds"] and run["ratio"] >= 1
+    assert run["rows_ok"] and run["unlimited_rows_ok"]
+    for check in run["rows"].values():
+        assert check["rows"] + check["rejected"] == check["served"] > 0
+    assert run["rows"]["message"]["served"] == run["data"]["messages"]
+    assert run["messages_only"]["pass_seconds"] >= run["messages_only"]["minimum_as_found_s"]
+    (written,) = tmp_path.glob("kustomer-api-*.json")
+    assert json.loads(written.read_text())["rounds"][0]["minimum"]["seconds"] > 0

@@ -37,7 +37,7 @@ SNAPSHOT = {
     "rejected": "select source_name, source_row, raw_content, reason, raw_content_sha256 "
     "from raw.rejected_messages order by all",
     "cursors": "select resource, cursor_at from raw.kustomer_cursors order by resource",
-    "pass_records": "select count(*) from raw.kustomer_pass_records",
+    "pass_records": "select count(*) from raw.kustomer_pass_reads",
 }
 
 

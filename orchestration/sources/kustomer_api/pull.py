@@ -16,7 +16,7 @@ Two things of the real API shape the loop:
   toward the start, and the record at the next page boundary is never returned. Its
   ``updatedAt`` lies below the cursor the pass then commits, so no later run would see it
   either. The pass keeps the records it has read with their ``updatedAt``
-  (``raw.kustomer_pass_records``, durable, so this holds across a kill); a record that comes
+  (``raw.kustomer_pass_reads``, durable, so this holds across a kill); a record that comes
   back newer means a shift may have hidden one, and the pass rolls the cursor back to that
   record's old ``updatedAt`` and searches again from there. Reads are repeated, never lost.
 
@@ -223,7 +223,7 @@ class KustomerPull:
                     "them. Raise max_search_results if the API allows, or ask Kustomer support."
                 )
         # The pass reached the end of the search: its record list is done with.
-        self.connection.execute("delete from raw.kustomer_pass_records where resource = ?", [kind])
+        self.connection.execute("delete from raw.kustomer_pass_reads where resource = ?", [kind])
         self.stats.cursors[kind] = None if cursor is None else iso_ms(cursor)
 
     def _commit(
@@ -281,9 +281,15 @@ class KustomerPull:
             try:
                 earlier = self.connection.execute(
                     """
-                    select min(r.updated_at) from raw.kustomer_pass_records r
+                    with read_before as (
+                        select record_id, max(updated_at) as updated_at
+                        from raw.kustomer_pass_reads
+                        where resource = ? and record_id in (select record_id from _pass_page)
+                        group by record_id
+                    )
+                    select min(r.updated_at) from read_before r
                     join _pass_page p using (record_id)
-                    where r.resource = ? and p.updated_at > r.updated_at
+                    where p.updated_at > r.updated_at
                     """,
                     [kind],
                 ).fetchone()[0]
@@ -303,10 +309,8 @@ class KustomerPull:
         try:
             self.connection.execute(
                 """
-                insert into raw.kustomer_pass_records
+                insert into raw.kustomer_pass_reads
                 select ?, record_id, max(updated_at) from _pass_page group by record_id
-                on conflict (resource, record_id) do update set
-                    updated_at = greatest(excluded.updated_at, kustomer_pass_records.updated_at)
                 """,
                 [kind],
             )
