@@ -182,31 +182,48 @@ def write_source(path: Path) -> dict[str, list[str]]:
     return ids
 
 
-@pytest.fixture
-def warehouse(tmp_path, monkeypatch) -> Warehouse:
-    home = tmp_path / "dagster_home"
+def build_warehouse(root: Path) -> Warehouse:
+    """A source, a warehouse path and a DAGSTER_HOME with the shipped instance settings."""
+    root.mkdir(parents=True, exist_ok=True)
+    home = root / "dagster_home"
     home.mkdir()
     shutil.copy(SHIPPED_INSTANCE_YAML, home / "dagster.yaml")
-    source = tmp_path / "messages.jsonl"
+    source = root / "messages.jsonl"
     ids = write_source(source)
-    path = tmp_path / "warehouse.duckdb"
+    path = root / "warehouse.duckdb"
     env = {
         **os.environ,
         "SENTIMENT_SOURCE_PATH": str(source),
         "SENTIMENT_SOURCE_FORMAT": "jsonl",
         "SENTIMENT_WAREHOUSE_PATH": str(path),
-        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
+        "DBT_TARGET_PATH": str(root / "dbt_target"),
         "DAGSTER_HOME": str(home),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     # Create the instance's SQLite storage once, before any concurrent process opens it:
     # several processes creating a fresh DAGSTER_HOME at the same moment race on the
     # schema migration (schedules/schedules.db gets two alembic_version rows and every
     # later `DagsterInstance.get()` fails with "more than one head present").
-    with dg.DagsterInstance.get() as instance:
+    with instance_of(home) as instance:
         assert instance.event_log_storage.supports_global_concurrency_limits
-    return Warehouse(tmp_path, home, path, env, ids)
+    return Warehouse(root, home, path, env, ids)
+
+
+def instance_of(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(home))
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Warehouse:
+    built = build_warehouse(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(built.home))
+    return built
+
+
+@pytest.fixture
+def locked_warehouse(tmp_path) -> Warehouse:
+    """A second warehouse, with its own instance, for an outside lock held beside the runs."""
+    return build_warehouse(tmp_path / "locked")
 
 
 def events(
@@ -226,7 +243,9 @@ def events(
 # --- 1. concurrent partition runs -----------------------------------------------------------
 
 
-def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
+def test_concurrent_runs_take_turns_and_an_outside_lock_fails_after_the_bounded_wait(
+    warehouse, locked_warehouse, spawn
+):
     """Five runs started at once, each its own `dagster job execute` process with the
     multiprocess executor, on one instance: four single-day runs of ``score_days`` and one
     backfill-style range run of the full job (ingest, scoring, topics, dbt build, publish,
@@ -235,7 +254,13 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
     every day is loaded and scored, and the published copy holds the range's days.
 
     With op granularity the pool hands its one slot out step by step, so the 21 pool steps
-    run one after another."""
+    run one after another.
+
+    Meanwhile, on another warehouse and instance, a lock held from outside Dagster outlives
+    dagster-duckdb's bounded retries (~102 s of sleeping, by design): raw_messages fails and
+    names the lock (:func:`check_long_outside_lock`). The two share the test so that the
+    sleeping overlaps the runs' work instead of adding two minutes to the suite."""
+    long_lock = start_long_outside_lock(spawn, locked_warehouse)
     run_config = warehouse.root / "multiprocess.yaml"
     # forkserver with the code preloaded: each step process forks from a warm server instead
     # of importing the project again (~5-10 s per step on 2 busy cores).
@@ -376,6 +401,7 @@ def test_concurrent_partition_runs_take_turns_in_the_pool(warehouse, spawn):
         }
     assert {m for day in range_days for m in warehouse.message_ids[day]} <= in_copy
 
+    check_long_outside_lock(locked_warehouse, *long_lock)
     print(
         f"5 concurrent runs (4 partitions + a {BACKFILL_DAYS}-day full-job backfill): "
         f"{elapsed:.0f} s wall; run durations "
@@ -485,11 +511,16 @@ def test_short_outside_lock_is_waited_for(warehouse, spawn):
     )
 
 
-def test_long_outside_lock_fails_after_the_bounded_wait_and_names_the_lock(warehouse, spawn):
-    """The lock outlives dagster-duckdb's retries (~102 s of backoff): raw_messages fails,
-    the failure names the lock and the holding process. About 2 minutes."""
+def start_long_outside_lock(spawn, warehouse: Warehouse) -> tuple[Spawned, Spawned]:
+    """Hold ``warehouse``'s file from outside Dagster and start materializing raw_messages
+    into it: the lock outlives dagster-duckdb's retries (~102 s of backoff)."""
     holder = hold_lock(spawn, warehouse)
-    item = materialize_raw_messages(spawn, warehouse, DAYS[0])
+    return holder, materialize_raw_messages(spawn, warehouse, DAYS[0])
+
+
+def check_long_outside_lock(warehouse: Warehouse, holder: Spawned, item: Spawned) -> None:
+    """raw_messages failed after the bounded wait, and the failure names the lock and the
+    holding process and says what to do."""
     try:
         wait_all([item], MATERIALIZE_TIMEOUT_S)
     finally:
@@ -498,7 +529,7 @@ def test_long_outside_lock_fails_after_the_bounded_wait_and_names_the_lock(wareh
     output = item.output()
     assert item.process.returncode != 0, output[-5000:]
     assert LOCK_ERROR in output
-    with dg.DagsterInstance.get() as instance:
+    with instance_of(warehouse.home) as instance:
         run = only_run(instance)
         assert run.status == dg.DagsterRunStatus.FAILURE
         (step_start,) = events(instance, run.run_id, dg.DagsterEventType.STEP_START, RAW)
