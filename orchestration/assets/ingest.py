@@ -121,7 +121,7 @@ def _pull_api(
                 connection,
                 client,
                 settings,
-                page_size=kustomer.pages_of(),
+                page_size=kustomer.search_page_size(),
                 max_results=kustomer.max_search_results,
                 commit_records=kustomer.commit_records,
                 log=context.log.warning,

@@ -149,6 +149,6 @@ def test_the_resource_says_what_to_set(monkeypatch):
     assert client.base_url == "https://acme.api.kustomerapp.com"
     assert "secret-value" not in repr(resource)
     with pytest.raises(ValueError, match="page size"):
-        KustomerApiResource(page_size=20_000).pages_of()
+        KustomerApiResource(page_size=20_000).search_page_size()
     monkeypatch.setenv("SENTIMENT_KUSTOMER_PAGE_SIZE", "250")
-    assert KustomerApiResource().pages_of() == 250
+    assert KustomerApiResource().search_page_size() == 250

@@ -62,7 +62,7 @@ class KustomerApiResource(dg.ConfigurableResource):
             )
         return url
 
-    def pages_of(self) -> int:
+    def search_page_size(self) -> int:
         size = self.page_size or int(os.environ.get(PAGE_SIZE_ENV, "0") or DEFAULT_PAGE_SIZE)
         if not 1 <= size <= self.max_search_results:
             raise ValueError(
