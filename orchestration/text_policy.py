@@ -126,6 +126,31 @@ def enforce_on_stored(connection, settings: TextSettings) -> int:
     return count
 
 
+def enforce_on_names(connection, settings: TextSettings) -> int:
+    """Bring the Kustomer API source's conversation and customer names up to a stricter
+    policy: under ``redacted`` a conversation's name (usually its first subject) is redacted
+    like a subject and customer names stay; under ``none`` no name is kept. Returns how many
+    rows were brought to the policy (the next dbt build carries them into the marts)."""
+    if not settings.redacts:
+        return 0
+    weaker = _WEAKER[settings.policy]
+    changed = 0
+    for table in ("raw.conversations", "raw.customers"):
+        rows = connection.execute(f"select count(*) from {table} where {weaker}").fetchone()[0]
+        if not rows:
+            continue
+        changed += rows
+        if not settings.keeps_text:
+            connection.execute(f"update {table} set name = null where {weaker}")
+        elif table == "raw.conversations":
+            _redact_in_place(connection, table, ("name",), weaker)
+        connection.execute(
+            f"update {table} set text_policy = $policy where {weaker}",
+            {"policy": settings.policy},
+        )
+    return changed
+
+
 def _apply_to_built_marts(connection, settings: TextSettings) -> None:
     """The message mart keeps the subjects of the days it built (it is incremental): they
     are brought to the policy too, and the builds forgotten, so that the next run builds and

@@ -11,7 +11,7 @@ from ..sources import SUFFIXES
 from ..sources.kustomer_api import API_FORMAT, KustomerApiResource, KustomerPull
 from ..sources.location import is_s3, list_source_files
 from ..text.prepare import TextSettings
-from ..text_policy import enforce_on_stored
+from ..text_policy import enforce_on_names, enforce_on_stored
 
 
 @dg.asset(
@@ -57,7 +57,7 @@ def raw_messages(
     listed = list_source_files(location, SUFFIXES[fmt], client)
     with warehouse.connect() as connection:
         # A stricter policy than the stored rows were written under applies to them too.
-        tightened = enforce_on_stored(connection, settings)
+        tightened = enforce_on_stored(connection, settings) + enforce_on_names(connection, settings)
         if tightened:
             context.log.info(
                 f"{tightened} stored messages brought to text policy {settings.policy}"
@@ -117,6 +117,7 @@ def _pull_api(
     try:
         with warehouse.connect() as connection:
             tightened = enforce_on_stored(connection, settings)
+            tightened += enforce_on_names(connection, settings)
             pull = KustomerPull(
                 connection,
                 client,

@@ -239,6 +239,14 @@ def test_the_sensor_skips_an_empty_location_and_keeps_its_cursor(tmp_path, quiet
     assert data.cursor in (None, '{"x": "1"}')
 
 
+def test_the_sensor_has_nothing_to_watch_with_the_kustomer_api_source(quiet_env):
+    resources = {"source": SourceResource(format="kustomer_api"), "s3": S3Resource()}
+    with dg.build_sensor_context(cursor='{"x": "1"}', resources=resources) as context:
+        data = new_files_sensor(tiny_job).evaluate_tick(context)
+    assert data.run_requests == []
+    assert "Kustomer's API" in data.skip_message and "daily schedule" in data.skip_message
+
+
 def test_the_sensor_reads_the_source_settings_from_the_environment(tmp_path, quiet_env):
     (tmp_path / "m.jsonl").write_text(TWO_DAYS)
     quiet_env.setenv("SENTIMENT_SOURCE_PATH", str(tmp_path))

@@ -478,3 +478,24 @@ def test_a_search_window_of_records_sharing_one_instant_fails_instead_of_looping
             pull(warehouse, api, page_size=20, max_results=40)
         # what was read is kept, and the cursor holds
         assert warehouse.execute("select count(*) from raw.customers").fetchone() == (40,)
+
+
+def test_a_stricter_policy_reaches_the_names_already_stored(warehouse):
+    from orchestration.text_policy import enforce_on_names
+
+    with FakeKustomer() as api:
+        api.load_sample(100, seed=2)
+        first = api.records("conversation")[0]["id"]
+        api.update("conversation", first, name="Call me on +44 20 7946 0958 please")
+        pull(warehouse, api)  # stored under the policy full
+    stored = "select name from raw.conversations where conversation_id = ?"
+    assert "7946" in warehouse.execute(stored, [first]).fetchone()[0]
+    assert enforce_on_names(warehouse, TextSettings(policy="redacted")) > 0
+    redacted = warehouse.execute(stored, [first]).fetchone()[0]
+    assert "7946" not in redacted and redacted.startswith("Call me on")
+    assert warehouse.execute("select count(name) from raw.customers").fetchone()[0] > 0
+    assert enforce_on_names(warehouse, TextSettings(policy="redacted")) == 0  # nothing left
+    enforce_on_names(warehouse, TextSettings(policy="none"))
+    assert warehouse.execute(
+        "select count(name) from raw.conversations union all select count(name) from raw.customers"
+    ).fetchall() == [(0,), (0,)]
