@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
+import pyarrow as pa
+
 Window = tuple[datetime, datetime]
 
 
@@ -43,11 +45,13 @@ def mark_days_of(connection, table: str, column: str = "created_at") -> None:
     )
 
 
-def pending(connection) -> list[date]:
-    return [
-        day
-        for (day,) in connection.execute("select day from raw.changed_days order by day").fetchall()
-    ]
+Mark = tuple[date, datetime]  # a changed day, and when it was (last) marked
+
+
+def pending(connection) -> list[Mark]:
+    return connection.execute(
+        "select day, changed_at from raw.changed_days order by day"
+    ).fetchall()
 
 
 def widen(window: Window, days: list[date]) -> Window:
@@ -63,16 +67,29 @@ def widen(window: Window, days: list[date]) -> Window:
     return min(window[0], first), max(window[1], last)
 
 
-def covering(connection, window: Window) -> tuple[Window, list[date]]:
-    """The window widened to the changed days, and those days (to clear after a build)."""
-    days = pending(connection)
-    return widen(window, days), days
+def covering(connection, window: Window) -> tuple[Window, list[Mark]]:
+    """The window widened to the changed days, and the marks read (to clear after a build)."""
+    marks = pending(connection)
+    return widen(window, [day for day, _ in marks]), marks
 
 
-def clear(connection, days: list[date]) -> None:
-    """Forget changed days a successful build covered (days changed since stay)."""
-    if days:
-        connection.execute(
-            "delete from raw.changed_days where day in (select unnest($days::date[]))",
-            {"days": days},
+def clear(connection, marks: list[Mark]) -> None:
+    """Forget the marks a successful build covered. A day marked again since (a pull that
+    ran meanwhile, outside the pool) has a newer mark, and stays."""
+    if marks:
+        connection.register(
+            "_built_marks",
+            pa.table(
+                {
+                    "day": pa.array([day for day, _ in marks], pa.date32()),
+                    "changed_at": pa.array([at for _, at in marks], pa.timestamp("us")),
+                }
+            ),
         )
+        try:
+            connection.execute(
+                "delete from raw.changed_days where (day, changed_at) in "
+                "(select (day, changed_at) from _built_marks)"
+            )
+        finally:
+            connection.unregister("_built_marks")

@@ -1,9 +1,9 @@
 """Remove messages, or only what was derived from their text, from every raw table.
 
-A message deleted in the source goes entirely; a redacted one keeps its row (its new version,
-without text, is upserted by ingest) but loses its score row with the cleaned text, its topic
-rows, and, when no other message shares its text, the text's entity mentions (which quote
-it) and its score cache entry. Its days are marked changed, so the marts drop it too.
+A message deleted in the source goes entirely; a redacted one keeps its row, without body or
+subject. Either loses its score row with the cleaned text, its topic rows, and, when no other
+message shares its text, the text's entity mentions (which quote it) and its score cache
+entry. Its days are marked changed, so the marts drop it too.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ def forget_messages(connection, message_ids: list[str], *, keep_rows: bool) -> F
             connection.execute(
                 f"delete from {table} where message_id in (select message_id from _forget_ids)"
             )
-        if not keep_rows:
+        if keep_rows:
+            # whatever the source sent in place of the text, none of it is kept
+            connection.execute(
+                "update raw.messages set body = null, subject = null "
+                "where message_id in (select message_id from _forget_ids)"
+            )
+        else:
             result.messages_removed = connection.execute(
                 "delete from raw.messages where message_id in (select message_id from _forget_ids)"
             ).fetchone()[0]

@@ -190,6 +190,7 @@ create table if not exists raw.conversations (
     created_at        timestamp,             -- UTC
     updated_at        timestamp not null,    -- UTC
     deleted           boolean not null,
+    redacted          boolean not null,      -- its messages are kept without their text
     text_policy       varchar not null,
     ingested_at       timestamp not null
 );

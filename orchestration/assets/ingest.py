@@ -125,6 +125,7 @@ def _pull_api(
                 page_size=kustomer.search_page_size(),
                 max_results=kustomer.max_search_results,
                 commit_records=kustomer.commit_records,
+                max_rollbacks=kustomer.max_rollbacks,
                 log=context.log.warning,
             )
             stats = pull.run()
@@ -185,6 +186,7 @@ def _pull_api(
             "rejected_by_reason": dg.MetadataValue.json(dict(stats.rejected_by_reason)),
             "days_changed": len(stats.days_changed),
             "cursors": dg.MetadataValue.json(stats.cursors),
+            "rollbacks": sum(r.rollbacks for r in stats.resources.values()),
             "requests": client.stats.requests,
             "rate_limit_waits": client.stats.rate_limit_waits,
             "rate_limit_wait_s": round(client.stats.waited_s, 1),

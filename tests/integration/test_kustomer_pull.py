@@ -4,6 +4,7 @@ and redactions, and a run killed half-way."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -499,3 +500,206 @@ def test_a_stricter_policy_reaches_the_names_already_stored(warehouse):
     assert warehouse.execute(
         "select count(name) from raw.conversations union all select count(name) from raw.customers"
     ).fetchall() == [(0,), (0,)]
+
+
+# --- kills at the exact points between the writes of one group ------------------------------
+
+
+class Killed(Exception):
+    """Stands for the process dying: nothing after the raise runs."""
+
+
+def test_a_kill_right_after_a_rollback_was_detected_loses_nothing(warehouse):
+    """The group that finds a moved record writes the rolled-back cursor before anything
+    else: killed after the group's reads were remembered, the resumed run still searches
+    again from the moved record's old instant."""
+
+    class KilledAfterRemembering(KustomerPull):
+        moved = False
+
+        def _moved_from(self, kind, keyed):
+            found = super()._moved_from(kind, keyed)
+            self.moved = self.moved or found is not None
+            return found
+
+        def _remember(self, kind, keyed):
+            super()._remember(kind, keyed)
+            if self.moved:
+                raise Killed
+
+    with FakeKustomer() as api:
+        api.load_sample(500, seed=4)
+        edit_first_page_while_paging(api)
+        client = KustomerClient(api.url, "test-token")
+        settings = TextSettings(policy="full")
+        with pytest.raises(Killed):
+            KilledAfterRemembering(
+                warehouse, client, settings, page_size=20, commit_records=20
+            ).run()
+        api.on_request(None)
+        KustomerPull(warehouse, client, settings, page_size=20, commit_records=20).run()
+        assert not lost_messages(api, warehouse)
+
+
+def test_a_kill_right_after_the_rows_were_written_still_rebuilds_their_days(warehouse, monkeypatch):
+    from orchestration.sources.kustomer_api import pull as pull_module
+
+    with FakeKustomer() as api:
+        api.load_sample(300, seed=6)
+        pull(warehouse, api)
+        warehouse.execute("delete from raw.changed_days")
+        edited = api.records("message")[5]["id"]
+        api.update("message", edited, preview="edited", body="edited")
+        real_load = pull_module.load_messages
+
+        def load_then_die(*args, **kwargs):
+            real_load(*args, **kwargs)
+            raise Killed
+
+        monkeypatch.setattr(pull_module, "load_messages", load_then_die)
+        with pytest.raises(Killed):
+            pull(warehouse, api)
+        monkeypatch.setattr(pull_module, "load_messages", real_load)
+        pull(warehouse, api)
+    day = warehouse.execute(
+        "select cast(created_at as date) from raw.messages where message_id = ?", [edited]
+    ).fetchone()
+    assert day in warehouse.execute("select day from raw.changed_days").fetchall()
+
+
+# --- deletes and redactions whatever else the record holds ----------------------------------
+
+
+def test_deletes_and_redactions_apply_to_records_that_are_otherwise_malformed(warehouse):
+    with FakeKustomer() as api:
+        api.load_sample(400, seed=13)
+        pull(warehouse, api)
+        conversation_of = dict(
+            warehouse.execute("select message_id, conversation_id from raw.messages").fetchall()
+        )
+        conversations = sorted(set(conversation_of.values()))
+        gone, kept = conversations[0], conversations[1]
+        members = [m for m, c in conversation_of.items() if c == gone]
+        # a rejected message of the conversation that goes: its kept line names it
+        api.put(
+            {
+                "type": "message",
+                "id": "msg_broken",
+                "attributes": {"direction": "sideways", "preview": "call me on 555 0100"},
+                "relationships": {"conversation": {"data": {"type": "conversation", "id": gone}}},
+            }
+        )
+        api.update("message", "msg_broken")  # an updatedAt after the cursor
+        pull(warehouse, api)
+        rejected = "select count(*) from raw.rejected_messages where source_name like '%msg_broken'"
+        assert warehouse.execute(rejected).fetchone() == (1,)
+
+        # deleted, with a createdAt that cannot be read; redacted, with a bad direction
+        api.update("conversation", gone, createdAt="not a time")
+        api.delete("conversation", gone)
+        target = next(m for m, c in conversation_of.items() if c == kept)
+        api.redact(target)
+        api.update("message", target, direction="sideways", preview="still here?")
+        pull(warehouse, api)
+
+        stored = stored_messages(warehouse)
+        assert not set(members) & stored.keys()
+        assert warehouse.execute(rejected).fetchone() == (0,)
+        assert warehouse.execute(
+            "select deleted, name from raw.conversations where conversation_id = ?", [gone]
+        ).fetchone() == (True, None)
+        assert warehouse.execute(
+            "select body, subject from raw.messages where message_id = ?", [target]
+        ).fetchone() == (None, None)
+
+
+def test_a_redacted_conversation_keeps_its_messages_without_their_text(warehouse):
+    with FakeKustomer() as api:
+        api.load_sample(400, seed=14)
+        pull(warehouse, api)
+        score_pending(warehouse, VaderEngine(workers=1), settings=TextSettings(policy="full"))
+        conversation = warehouse.execute(
+            "select conversation_id from raw.messages group by 1 having count(*) > 1 limit 1"
+        ).fetchone()[0]
+        members = "select message_id from raw.messages where conversation_id = ?"
+        before = {m for (m,) in warehouse.execute(members, [conversation]).fetchall()}
+        api.update("conversation", conversation, redacted=True)
+        stats = pull(warehouse, api)
+        assert stats.resources["conversation"].redacted == 1
+        after = warehouse.execute(
+            "select count(*), count(body), count(subject) from raw.messages "
+            "where conversation_id = ?",
+            [conversation],
+        ).fetchone()
+        assert after == (len(before), 0, 0)
+        assert warehouse.execute(
+            "select count(*) from raw.message_scores where message_id in (select unnest(?))",
+            [sorted(before)],
+        ).fetchone() == (0,)
+        assert warehouse.execute(
+            "select name, redacted from raw.conversations where conversation_id = ?",
+            [conversation],
+        ).fetchone() == (None, True)
+        # a message that arrives later for it is stored without its text too
+        newcomer = api.records("message")[0]
+        newcomer = {
+            **newcomer,
+            "id": "msg_late",
+            "relationships": {
+                "conversation": {"data": {"type": "conversation", "id": conversation}},
+                "customer": newcomer["relationships"]["customer"],
+            },
+        }
+        api.put(newcomer)
+        api.update("message", "msg_late", preview="a late reply with text")
+        pull(warehouse, api)
+        assert warehouse.execute(
+            "select body from raw.messages where message_id = 'msg_late'"
+        ).fetchone() == (None,)
+
+
+# --- answers the pull must not follow -------------------------------------------------------
+
+
+def test_a_rollback_to_the_search_start_is_not_mistaken_for_a_full_window(warehouse):
+    base = "2026-01-01T00:00:00.000Z"
+    with FakeKustomer(max_results=40) as api:
+        api.put({"type": "customer", "id": "cust_x", "attributes": {"updatedAt": base}})
+        pull(warehouse, api, page_size=20, max_results=40)
+        for number in range(39):
+            api.put(
+                {
+                    "type": "customer",
+                    "id": f"cust_{number:03d}",
+                    "attributes": {"updatedAt": f"2026-01-01T00:00:{1 + number:02d}.000Z"},
+                }
+            )
+
+        def edit(request):
+            if request.kind == "customer" and request.page == 2:
+                api.update("customer", "cust_x", name="edited mid-run")
+
+        api.on_request(edit)
+        stats = pull(warehouse, api, page_size=20, max_results=40, commit_records=20)
+        assert stats.resources["customer"].rollbacks >= 1
+        assert warehouse.execute("select count(*) from raw.customers").fetchone() == (40,)
+
+
+def test_a_next_link_to_another_host_or_an_empty_page_with_one_stops_the_run(warehouse):
+    with FakeKustomer() as api, FakeKustomer() as elsewhere:
+        api.load_sample(50, seed=2)
+        page = {"data": [], "links": {"next": f"{elsewhere.url}/v1/customers/search?page=2"}}
+        page["data"] = api.records("customer")[:1]
+        api.fail_next(
+            200, headers={"Content-Type": "application/json"}, body=json.dumps(page).encode()
+        )
+        with pytest.raises(KustomerApiError, match="points away from"):
+            pull(warehouse, api)
+        assert elsewhere.requests == []  # the token never went there
+
+        empty = {"data": [], "links": {"next": "/v1/customers/search?page=2&pageSize=100"}}
+        api.fail_next(
+            200, headers={"Content-Type": "application/json"}, body=json.dumps(empty).encode()
+        )
+        with pytest.raises(KustomerApiError, match="empty customer page with a next link"):
+            pull(warehouse, api)

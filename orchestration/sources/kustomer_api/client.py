@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.util.retry import Retry
@@ -23,6 +23,7 @@ RETRIED_STATUSES = (429, 500, 502, 503, 504)
 # Waiting for a rate-limit window adds this much, so the first request of the new window does
 # not reach the server a hair before the window turns.
 RESET_MARGIN_S = 0.02
+MAX_RESET_WAIT_S = 300.0
 # x-ratelimit-reset above this is a Unix time, below it a number of seconds to wait.
 _EPOCH_THRESHOLD = 1_000_000_000
 
@@ -49,7 +50,9 @@ def reset_seconds(headers: Mapping[str, str], now: float | None = None) -> float
         return None
     if value > _EPOCH_THRESHOLD:
         value -= time.time() if now is None else now
-    return max(0.0, value)
+    # A window is a minute at Kustomer; a wait of hours is a header misread (an epoch in
+    # milliseconds, say), not a reason to sleep through the night.
+    return min(max(0.0, value), MAX_RESET_WAIT_S)
 
 
 def remaining_requests(headers: Mapping[str, str]) -> int | None:
@@ -145,6 +148,12 @@ class KustomerClient:
     def search(self, link: str, body: Mapping[str, Any]) -> SearchPage:
         """POST ``body`` to ``link`` (a path, or ``links.next`` as Kustomer returns it)."""
         url = urljoin(self.base_url + "/", link)
+        if urlsplit(url)[:2] != urlsplit(self.base_url)[:2]:
+            # The token goes with every request: never to a host a response named.
+            raise KustomerApiError(
+                f"Kustomer's next link points away from {self.base_url} "
+                f"({urlsplit(url).netloc or 'no host'}); the token is not sent there"
+            )
         try:
             response = self._pool.request(
                 "POST", url, body=json.dumps(body).encode(), retries=self._retry
@@ -159,17 +168,19 @@ class KustomerClient:
         if response.status in (401, 403):
             raise KustomerAuthError(self._auth_message(response))
         if response.status != 200:
+            retried = " after retries" if response.status in RETRIED_STATUSES else ""
             raise KustomerApiError(
-                f"Kustomer search failed with HTTP {response.status} after retries: "
+                f"Kustomer search failed with HTTP {response.status}{retried}: "
                 f"{_error_detail(response.data)}"
             )
         try:
             document = json.loads(response.data)
             records = document["data"]
             links = document.get("links") or {}
-            if not isinstance(records, list) or not isinstance(links, Mapping):
-                raise TypeError("data is not a list")
-        except (ValueError, KeyError, TypeError) as error:
+            next_link = links.get("next") if isinstance(links, Mapping) else None
+            if not isinstance(records, list) or not isinstance(next_link, str | None):
+                raise TypeError("data is not a list, or links.next not a link")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise KustomerApiError(
                 f"Kustomer answered a search with something that is not a JSON:API page "
                 f"({type(error).__name__}); nothing of it was stored"
@@ -177,7 +188,7 @@ class KustomerClient:
         wait = 0.0
         if remaining_requests(response.headers) == 0:
             wait = (reset_seconds(response.headers) or 0.0) + RESET_MARGIN_S
-        return SearchPage(records, links.get("next") or None, wait)
+        return SearchPage(records, next_link or None, wait)
 
     def wait(self, seconds: float) -> None:
         """Sleep out a rate-limit window (the caller commits its pages first)."""

@@ -46,6 +46,7 @@ from .records import (
     CUSTOMER,
     MESSAGE,
     RESOURCES,
+    conversation_of,
     conversation_row,
     customer_row,
     is_deleted,
@@ -184,17 +185,23 @@ class KustomerPull:
             link: str | None = self.client.first_page_link(self.page_size)
             read = 0
             buffer: list = []
-            again = False
+            again = window_full = False
             while link:
                 page = self.client.search(link, body)
                 resume_at = time.monotonic() + page.wait_s
                 stats.pages += 1
+                if link and page.next_link and not page.records:
+                    raise KustomerApiError(
+                        f"Kustomer answered an empty {kind} page with a next link; following "
+                        "it could go on for ever, so the run stops (nothing of it is lost: the "
+                        "cursor holds)"
+                    )
                 read += len(page.records)
                 buffer.extend(page.records)
                 link = page.next_link
                 if link and read + self.page_size > self.max_results:
                     # The search's window is used up: search again from the cursor.
-                    link, again = None, True
+                    link, again, window_full = None, True, True
                 if link and len(buffer) < self.commit_records and not page.wait_s:
                     continue
                 cursor, moved_from = self._commit(kind, buffer, cursor, rollbacks_allowed)
@@ -207,14 +214,13 @@ class KustomerPull:
                             f"{kind}: records keep moving while the search is paged; this pass "
                             f"no longer rolls back ({self.max_rollbacks} times already)"
                         )
-                    cursor, link, again = moved_from, None, True
-                    save_cursor(self.connection, kind, cursor)
+                    cursor, link, again, window_full = moved_from, None, True, False
                 wait = resume_at - time.monotonic()
                 if wait > 0:
                     self.client.wait(wait)
             if not again:
                 break
-            if cursor == started_from and read >= self.max_results - self.page_size:
+            if window_full and cursor == started_from:
                 # A whole search window of records shares one updatedAt: searching again from
                 # it would return the same window forever.
                 raise KustomerApiError(
@@ -235,6 +241,10 @@ class KustomerPull:
         stats.records += len(records)
         keyed = self._keyed(records)
         moved_from = self._moved_from(kind, keyed) if rollbacks_allowed else None
+        if moved_from is not None:
+            # Before anything of the group is written: once the moved record's new read is
+            # remembered, a resumed run could no longer tell that it moved.
+            save_cursor(self.connection, kind, moved_from)
         if kind == MESSAGE:
             self._write_messages(records)
         elif kind == CONVERSATION:
@@ -321,12 +331,7 @@ class KustomerPull:
 
     def _replace_rejections(self, kind: str, records: list) -> None:
         """A record read again replaces its earlier rejection (or clears it, now valid)."""
-        names = sorted(
-            {
-                source_name(kind, (r or {}).get("id") if isinstance(r, dict) else None)
-                for r in records
-            }
-        )
+        names = sorted({source_name(kind, r) for r in records})
         self.connection.execute(
             "delete from raw.rejected_messages where source_name in (select unnest(?))", [names]
         )
@@ -339,26 +344,34 @@ class KustomerPull:
         deleted, redacted, items, names = [], [], [], []
         for record in records:
             key = record_id(record)
-            name = source_name(MESSAGE, key)
+            name = source_name(MESSAGE, record)
             names.append(name)
             if key is not None and is_deleted(record):
                 deleted.append(key)
                 continue
+            if key is not None and is_redacted(record):
+                # whether or not the rest of the record is valid: its text must go
+                redacted.append(key)
             item = check_resource(record, name, RECORD_ROW, raw_json(record))
+            items.append((item, conversation_of(record)))
+        # A message of a conversation deleted in Kustomer is not stored again, not even as a
+        # rejection; one of a redacted conversation is stored without its text.
+        gone = self._conversations_where("deleted", {c for _, c in items if c})
+        kept = [item for item, conversation in items if conversation not in gone]
+        self.stats.in_deleted_conversations += len(items) - len(kept)
+        items = kept
+        for item in items:
             if isinstance(item, Rejection):
                 self._count_rejection(item, MESSAGE)
-            elif key is not None and is_redacted(record):
-                redacted.append(key)
-            items.append(item)
-        # A message of a conversation deleted in Kustomer is not stored again.
-        gone = self._deleted_conversations(
-            {m.conversation_id for m in items if isinstance(m, Message)}
-        )
-        if gone:
-            kept = [m for m in items if not (isinstance(m, Message) and m.conversation_id in gone)]
-            self.stats.in_deleted_conversations += len(items) - len(kept)
-            items = kept
+        conversations = {m.conversation_id for m in items if isinstance(m, Message)}
+        hushed = self._conversations_where("redacted and not deleted", conversations)
+        redacted += [
+            m.message_id for m in items if isinstance(m, Message) and m.conversation_id in hushed
+        ]
         days = self._days_changed_by([m for m in items if isinstance(m, Message)])
+        # Marked before the rows are written: once they are, a resumed run reading the same
+        # records again would find nothing newer, and the days would never be rebuilt.
+        changed_days.mark(self.connection, days)
         stats = load_messages(self.connection, items, sorted(set(names)), settings=self.settings)
         self.stats.add_messages(stats)
         self.stats.messages.rejected_by_reason.update(stats.rejected_by_reason)
@@ -369,7 +382,6 @@ class KustomerPull:
         self.stats.resources[MESSAGE].deleted += len(deleted)
         self.stats.messages_removed += removed
         self.stats.resources[MESSAGE].written += stats.inserted + stats.updated
-        changed_days.mark(self.connection, days)
         self.stats.days_changed |= days
 
     def _remove_messages(self, ids: list[str]) -> int:
@@ -418,14 +430,15 @@ class KustomerPull:
             self.connection.unregister("_pulled")
         return {day for (day,) in rows}
 
-    def _deleted_conversations(self, conversation_ids: set[str]) -> set[str]:
+    def _conversations_where(self, condition: str, conversation_ids: set[str]) -> set[str]:
+        """Those of ``conversation_ids`` whose row in raw.conversations meets ``condition``."""
         if not conversation_ids:
             return set()
         return {
             conversation_id
             for (conversation_id,) in self.connection.execute(
-                "select conversation_id from raw.conversations "
-                "where deleted and conversation_id in (select unnest(?))",
+                f"select conversation_id from raw.conversations "
+                f"where {condition} and conversation_id in (select unnest(?))",
                 [sorted(conversation_ids)],
             ).fetchall()
         }
@@ -467,6 +480,29 @@ class KustomerPull:
         if gone:
             self.stats.resources[CONVERSATION].deleted += len(gone)
             self.stats.messages_removed += self._remove_messages_of_deleted_conversations()
+            # Their messages' rejected lines too (kept content names the conversation).
+            self.connection.execute(
+                """
+                delete from raw.rejected_messages
+                where source_name like 'kustomer-api:message:%'
+                  and json_extract_string(
+                      try_cast(raw_content as json), '$.relationships.conversation.data.id'
+                  ) in (select unnest(?))
+                """,
+                [gone],
+            )
+        hushed = [row.conversation_id for row in rows if row.redacted and not row.deleted]
+        if hushed:
+            ids = [
+                message_id
+                for (message_id,) in self.connection.execute(
+                    "select message_id from raw.messages where conversation_id in (select unnest(?))",
+                    [hushed],
+                ).fetchall()
+            ]
+            forget_messages(self.connection, ids, keep_rows=True)
+            self.stats.resources[CONVERSATION].redacted += len(hushed)
+            self.stats.resources[MESSAGE].redacted += len(ids)
 
     def _write_customers(self, records: list) -> None:
         rows = self._write_rows(CUSTOMER, records, customer_row, upsert_customers)

@@ -7,10 +7,11 @@ malformed message: it goes to ``raw.rejected_messages`` with its reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..record import ContractError, Rejection, parse_timestamp
@@ -20,10 +21,17 @@ MESSAGE, CONVERSATION, CUSTOMER = "message", "conversation", "customer"
 RESOURCES = (CUSTOMER, CONVERSATION, MESSAGE)
 
 
-def source_name(kind: str, record_id: Any) -> str:
+def source_name(kind: str, record: Any) -> str:
     """The ``source_name`` of an API record: one per record, so that a record read again
-    (a resumed run, a later edit) replaces its earlier rejection instead of adding one."""
-    return f"kustomer-api:{kind}:{record_id if isinstance(record_id, str) else '?'}"
+    (a resumed run, a later edit) replaces its earlier rejection instead of adding one. A
+    record without an id is named by a hash of its content, so that two of them do not
+    replace each other's rejection."""
+    key = record_id(record)
+    if key is None:
+        key = (
+            "?" + hashlib.sha256(raw_json(record).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        )
+    return f"kustomer-api:{kind}:{key}"
 
 
 def raw_json(record: Any) -> str:
@@ -36,6 +44,13 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def attributes(record: Any) -> Mapping[str, Any]:
     return _mapping(_mapping(record).get("attributes"))
+
+
+def conversation_of(record: Any) -> str | None:
+    """The id of the conversation a message record points to, valid record or not."""
+    data = _mapping(_mapping(_mapping(record).get("relationships")).get("conversation")).get("data")
+    value = _mapping(data).get("id")
+    return value if isinstance(value, str) else None
 
 
 def is_deleted(record: Any) -> bool:
@@ -88,6 +103,7 @@ class ConversationRow:
     created_at: datetime | None
     updated_at: datetime
     deleted: bool
+    redacted: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,7 @@ class CustomerRow:
 
 def _checked(kind: str, record: Any, position: int):
     """The record's id and updatedAt, or a rejection."""
-    name = source_name(kind, _mapping(record).get("id"))
+    name = source_name(kind, record)
     if not isinstance(record, Mapping):
         return Rejection(
             name, position, raw_json(record), "malformed record: a JSON object is expected"
@@ -120,7 +136,21 @@ def _checked(kind: str, record: Any, position: int):
         return Rejection(name, position, raw_json(record), str(error))
 
 
+def _tombstone_time(record: Any) -> datetime:
+    """A deleted record's updatedAt, or now when it has none that can be read: a delete is
+    applied whatever else is wrong with the record."""
+    try:
+        return updated_at(record)
+    except ContractError:
+        return datetime.now(UTC).replace(tzinfo=None)
+
+
 def conversation_row(record: Any, position: int) -> ConversationRow | Rejection:
+    key = record_id(record)
+    if key is not None and is_deleted(record):
+        return ConversationRow(
+            key, None, None, None, [], [], [], None, None, _tombstone_time(record), True
+        )
     checked = _checked(CONVERSATION, record, position)
     if isinstance(checked, Rejection):
         return checked
@@ -130,14 +160,14 @@ def conversation_row(record: Any, position: int) -> ConversationRow | Rejection:
     try:
         created = _optional_time(attrs.get("createdAt"), "createdAt")
     except ContractError as error:
-        return Rejection(source_name(CONVERSATION, key), position, raw_json(record), str(error))
+        return Rejection(source_name(CONVERSATION, record), position, raw_json(record), str(error))
     customers = _related_ids(relationships, "customer")
     channels = attrs.get("channels")
     count = attrs.get("messageCount")
     return ConversationRow(
         conversation_id=key,
         customer_id=customers[0] if customers else None,
-        name=_text(attrs.get("name")),
+        name=None if is_redacted(record) else _text(attrs.get("name")),
         status=_text(attrs.get("status")),
         channels=[str(c).lower() for c in channels] if isinstance(channels, list) else [],
         assigned_user_ids=_related_ids(relationships, "assignedUsers"),
@@ -145,11 +175,15 @@ def conversation_row(record: Any, position: int) -> ConversationRow | Rejection:
         message_count=int(count) if isinstance(count, int | float) else None,
         created_at=created,
         updated_at=updated,
-        deleted=is_deleted(record),
+        deleted=False,
+        redacted=is_redacted(record),
     )
 
 
 def customer_row(record: Any, position: int) -> CustomerRow | Rejection:
+    key = record_id(record)
+    if key is not None and is_deleted(record):
+        return CustomerRow(key, None, None, None, _tombstone_time(record), True)
     checked = _checked(CUSTOMER, record, position)
     if isinstance(checked, Rejection):
         return checked
@@ -158,12 +192,12 @@ def customer_row(record: Any, position: int) -> CustomerRow | Rejection:
     try:
         created = _optional_time(attrs.get("createdAt"), "createdAt")
     except ContractError as error:
-        return Rejection(source_name(CUSTOMER, key), position, raw_json(record), str(error))
+        return Rejection(source_name(CUSTOMER, record), position, raw_json(record), str(error))
     return CustomerRow(
         customer_id=key,
         name=_text(attrs.get("displayName")) or _text(attrs.get("name")),
         locale=_text(attrs.get("locale")),
         created_at=created,
         updated_at=updated,
-        deleted=is_deleted(record),
+        deleted=False,
     )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ...resources import setting
 from .client import KustomerClient
-from .pull import DEFAULT_COMMIT_RECORDS, DEFAULT_PAGE_SIZE, MAX_SEARCH_RESULTS
+from .pull import DEFAULT_COMMIT_RECORDS, DEFAULT_PAGE_SIZE, MAX_ROLLBACKS, MAX_SEARCH_RESULTS
 
 URL_ENV = "SENTIMENT_KUSTOMER_URL"
 PAGE_SIZE_ENV = "SENTIMENT_KUSTOMER_PAGE_SIZE"
@@ -43,6 +43,12 @@ class KustomerApiResource(dg.ConfigurableResource):
         default=MAX_SEARCH_RESULTS,
         description="Kustomer's cap on one search's results: a pass searches again from its "
         "cursor before it would page past it.",
+    )
+    max_rollbacks: int = Field(
+        default=MAX_ROLLBACKS,
+        description="Times one pass may search again from a record that moved while it was "
+        "paged (each re-reads from that record's old updatedAt). Past it the pass goes on "
+        "without the guard and says so; 0 turns the guard off.",
     )
     max_retries: int = Field(
         default=6, description="Retries of a request answered 429 or 5xx, or dropped."

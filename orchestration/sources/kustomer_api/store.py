@@ -21,6 +21,7 @@ _TYPES = {
     "created_at": pa.timestamp("us"),
     "updated_at": pa.timestamp("us"),
     "deleted": pa.bool_(),
+    "redacted": pa.bool_(),
 }
 
 
