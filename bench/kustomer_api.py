@@ -49,7 +49,7 @@ import psutil
 
 from orchestration.raw_schema import RAW_SCHEMA_DDL
 from orchestration.sources.kustomer_api import KustomerClient, KustomerPull
-from orchestration.sources.kustomer_api.records import RESOURCES, source_name
+from orchestration.sources.kustomer_api.records import RESOURCES, source_prefix
 from orchestration.text.prepare import TextSettings
 from tests.fakes.kustomer_server import MAX_PAGE_SIZE, FakeKustomer
 
@@ -157,7 +157,7 @@ def count_rows(connection, kind: str) -> dict:
     rows = connection.execute(f"select count(*) from raw.{table[kind]}").fetchone()[0]
     rejected = connection.execute(
         "select count(*) from raw.rejected_messages where starts_with(source_name, ?)",
-        [source_name(kind, "")],  # kustomer-api:<kind>:
+        [source_prefix(kind)],
     ).fetchone()[0]
     return {"rows": rows, "rejected": rejected}
 

@@ -54,6 +54,7 @@ from .records import (
     raw_json,
     record_id,
     source_name,
+    source_prefix,
     updated_at,
 )
 from .store import upsert_conversations, upsert_customers
@@ -484,12 +485,12 @@ class KustomerPull:
             self.connection.execute(
                 """
                 delete from raw.rejected_messages
-                where source_name like 'kustomer-api:message:%'
+                where starts_with(source_name, ?)
                   and json_extract_string(
                       try_cast(raw_content as json), '$.relationships.conversation.data.id'
                   ) in (select unnest(?))
                 """,
-                [gone],
+                [source_prefix(MESSAGE), gone],
             )
         hushed = [row.conversation_id for row in rows if row.redacted and not row.deleted]
         if hushed:

@@ -21,6 +21,11 @@ MESSAGE, CONVERSATION, CUSTOMER = "message", "conversation", "customer"
 RESOURCES = (CUSTOMER, CONVERSATION, MESSAGE)
 
 
+def source_prefix(kind: str) -> str:
+    """What every ``source_name`` of a ``kind`` record starts with."""
+    return f"kustomer-api:{kind}:"
+
+
 def source_name(kind: str, record: Any) -> str:
     """The ``source_name`` of an API record: one per record, so that a record read again
     (a resumed run, a later edit) replaces its earlier rejection instead of adding one. A
@@ -31,7 +36,7 @@ def source_name(kind: str, record: Any) -> str:
         key = (
             "?" + hashlib.sha256(raw_json(record).encode("utf-8", "surrogatepass")).hexdigest()[:16]
         )
-    return f"kustomer-api:{kind}:{key}"
+    return source_prefix(kind) + key
 
 
 def raw_json(record: Any) -> str:
