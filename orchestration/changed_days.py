@@ -33,18 +33,6 @@ def mark(connection, days: Iterable[date | str]) -> int:
     return len(values)
 
 
-def mark_days_of(connection, table: str, column: str = "created_at") -> None:
-    """Record the days of ``column`` in a (staged) table as changed."""
-    connection.execute(
-        f"""
-        insert into raw.changed_days
-        select distinct cast({column} as date), timezone('UTC', now()) from {table}
-        where {column} is not null
-        on conflict (day) do update set changed_at = excluded.changed_at
-        """
-    )
-
-
 Mark = tuple[date, datetime]  # a changed day, and when it was (last) marked
 
 

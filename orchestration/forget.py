@@ -8,7 +8,7 @@ entry. Its days are marked changed, so the marts drop it too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -20,6 +20,7 @@ class Forgotten:
     messages_removed: int = 0
     scores_removed: int = 0
     texts_removed: int = 0
+    days: set[str] = field(default_factory=set)  # created days of the messages, marked changed
 
 
 def forget_messages(connection, message_ids: list[str], *, keep_rows: bool) -> Forgotten:
@@ -29,11 +30,14 @@ def forget_messages(connection, message_ids: list[str], *, keep_rows: bool) -> F
         return result
     connection.register("_forget_ids", pa.table({"message_id": pa.array(message_ids, pa.string())}))
     try:
-        changed_days.mark_days_of(
-            connection,
-            "(select created_at from raw.messages where message_id in "
-            "(select message_id from _forget_ids))",
-        )
+        result.days = {
+            day
+            for (day,) in connection.execute(
+                "select distinct cast(created_at as date)::varchar from raw.messages "
+                "where message_id in (select message_id from _forget_ids)"
+            ).fetchall()
+        }
+        changed_days.mark(connection, result.days)
         connection.execute(
             """
             create or replace temp table _forget_hashes as

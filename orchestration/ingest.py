@@ -43,6 +43,15 @@ class IngestStats:
     files: list[str] = field(default_factory=list)
     spans: dict[str, Span] = field(default_factory=dict)  # per file, before the window
 
+    def add(self, other: IngestStats) -> None:
+        """Count ``other``'s rows in too (a source loaded in several parts)."""
+        for name in (
+            "rows", "rejected", "inserted", "updated", "unchanged",
+            "superseded_in_input", "outside_window", "removed", "redacted",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected_by_reason.update(other.rejected_by_reason)
+
 
 def store_rejections(
     connection, rejections: Iterable[Rejection], stats: IngestStats, settings: TextSettings

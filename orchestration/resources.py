@@ -314,7 +314,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     from .alerts import AlertsResource
     from .automation.freshness import FreshnessResource
     from .reporting import ReportResource
-    from .sources.kustomer_api import KustomerApiResource
+    from .sources.kustomer_api.resource import KustomerApiResource
     from .topics.resource import TopicsResource
 
     return {

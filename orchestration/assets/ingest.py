@@ -8,7 +8,8 @@ from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, TextResource, WarehouseResource
 from ..source_manifest import files_to_read, record_files, window_is_current
 from ..sources import SUFFIXES
-from ..sources.kustomer_api import API_FORMAT, KustomerApiResource, KustomerPull
+from ..sources.kustomer_api import API_FORMAT, KustomerPull
+from ..sources.kustomer_api.resource import KustomerApiResource
 from ..sources.location import is_s3, list_source_files
 from ..text.prepare import TextSettings
 from ..text_policy import enforce_on_names, enforce_on_stored

@@ -522,8 +522,8 @@ def test_a_kill_right_after_a_rollback_was_detected_loses_nothing(warehouse):
             self.moved = self.moved or found is not None
             return found
 
-        def _remember(self, kind, keyed):
-            super()._remember(kind, keyed)
+        def _remember(self, kind):
+            super()._remember(kind)
             if self.moved:
                 raise Killed
 

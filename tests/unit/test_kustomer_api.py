@@ -7,7 +7,6 @@ from datetime import date, datetime
 import pytest
 
 from orchestration.changed_days import widen
-from orchestration.sources.kustomer_api import KustomerApiResource
 from orchestration.sources.kustomer_api.client import (
     RateLimitRetry,
     remaining_requests,
@@ -19,6 +18,7 @@ from orchestration.sources.kustomer_api.records import (
     customer_row,
     source_name,
 )
+from orchestration.sources.kustomer_api.resource import KustomerApiResource
 from orchestration.sources.record import Rejection
 
 

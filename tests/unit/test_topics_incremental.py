@@ -17,7 +17,7 @@ from orchestration.scoring import score_pending
 from orchestration.sources.record import Message
 from orchestration.topics.config import Topic
 from orchestration.topics.evaluate import evaluate_topics
-from tests.unit.test_topics_rescoring import CountingEngine, fresh_rows, full_rows
+from tests.unit.test_topics_rescoring import CountingEngine, fresh_rows, full_rows, message
 
 # Keywords that overlap inside and across topics, with symbols and emoji.
 KEYWORDS = [
@@ -80,22 +80,14 @@ class World:
 
     def version(self, message_id: str, body: str, direction: str = "in") -> Message:
         self.minute += 1
-        message = Message(
-            message_id=message_id,
-            conversation_id="c1",
-            customer_id="u1",
-            channel="chat",
-            direction=direction,
-            created_at=datetime(2026, 1, 2, 9),
+        version = message(
+            message_id,
+            body,
+            direction,
             updated_at=datetime(2026, 1, 2, 10) + timedelta(minutes=self.minute),
-            body=body,
-            subject=None,
-            language="en",
-            source_name="f.jsonl",
-            source_row=1,
         )
-        self.messages[message_id] = message
-        return message
+        self.messages[message_id] = version
+        return version
 
     def add_message(self) -> None:
         self.next_id += 1

@@ -39,7 +39,9 @@ class CountingEngine(VaderEngine):
         ]
 
 
-def message(message_id, body, direction="in", updated_hour=10, language="en"):
+def message(message_id, body, direction="in", updated_hour=10, language="en", updated_at=None):
+    """A chat message of conversation c1, created 2026-01-02 09:00 and updated at
+    ``updated_at`` (else ``updated_hour`` o'clock that day)."""
     return Message(
         message_id=message_id,
         conversation_id="c1",
@@ -47,7 +49,7 @@ def message(message_id, body, direction="in", updated_hour=10, language="en"):
         channel="chat",
         direction=direction,
         created_at=datetime(2026, 1, 2, 9),
-        updated_at=datetime(2026, 1, 2, updated_hour),
+        updated_at=updated_at or datetime(2026, 1, 2, updated_hour),
         body=body,
         subject=None,
         language=language,

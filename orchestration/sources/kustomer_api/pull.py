@@ -112,16 +112,6 @@ class PullStats:
     in_deleted_conversations: int = 0  # pulled, but their conversation is deleted: not stored
     cursors: dict[str, str | None] = field(default_factory=dict)
 
-    def add_messages(self, stats: IngestStats) -> None:
-        total = self.messages
-        total.rows += stats.rows
-        total.rejected += stats.rejected
-        total.inserted += stats.inserted
-        total.updated += stats.updated
-        total.unchanged += stats.unchanged
-        total.superseded_in_input += stats.superseded_in_input
-        total.redacted += stats.redacted
-
 
 def load_cursor(connection, kind: str) -> datetime | None:
     row = connection.execute(
@@ -241,18 +231,31 @@ class KustomerPull:
         stats = self.stats.resources[kind]
         stats.records += len(records)
         keyed = self._keyed(records)
-        moved_from = self._moved_from(kind, keyed) if rollbacks_allowed else None
-        if moved_from is not None:
-            # Before anything of the group is written: once the moved record's new read is
-            # remembered, a resumed run could no longer tell that it moved.
-            save_cursor(self.connection, kind, moved_from)
-        if kind == MESSAGE:
-            self._write_messages(records)
-        elif kind == CONVERSATION:
-            self._write_conversations(records)
-        else:
-            self._write_customers(records)
-        self._remember(kind, keyed)
+        ids, instants = zip(*keyed, strict=True) if keyed else ((), ())
+        self.connection.register(
+            "_group_reads",
+            pa.table(
+                {
+                    "record_id": pa.array(ids, pa.string()),
+                    "updated_at": pa.array(instants, pa.timestamp("us")),
+                }
+            ),
+        )
+        try:
+            moved_from = self._moved_from(kind, keyed) if rollbacks_allowed else None
+            if moved_from is not None:
+                # Before anything of the group is written: once the moved record's new read
+                # is remembered, a resumed run could no longer tell that it moved.
+                save_cursor(self.connection, kind, moved_from)
+            if kind == MESSAGE:
+                self._write_messages(records)
+            elif kind == CONVERSATION:
+                self._write_conversations(records)
+            else:
+                self._write_customers(records)
+            self._remember(kind)
+        finally:
+            self.connection.unregister("_group_reads")
         newest = max((instant for _, instant in keyed), default=None)
         if newest is not None and (cursor is None or newest > cursor):
             cursor = newest
@@ -274,59 +277,46 @@ class KustomerPull:
         return keyed
 
     def _moved_from(self, kind: str, keyed: list[tuple[str, datetime]]) -> datetime | None:
-        """The oldest ``updatedAt`` of records read before in this pass that came back newer."""
-        oldest: dict[str, datetime] = {}
+        """The oldest ``updatedAt`` of records read before in this pass (earlier in this
+        group, or in ``raw.kustomer_pass_reads``) that came back newer."""
+        first: dict[str, datetime] = {}
         moved: list[datetime] = []
         for key, instant in keyed:
-            first = oldest.get(key)
-            if first is None:
-                oldest[key] = instant
-            elif instant != first:
-                moved.append(min(first, instant))
-                oldest[key] = min(first, instant)
-        if oldest:
-            ids, instants = zip(*oldest.items(), strict=True)
-            self.connection.register(
-                "_pass_page", pa.table({"record_id": list(ids), "updated_at": list(instants)})
+            seen = first.setdefault(key, instant)
+            if instant != seen:
+                moved.append(min(seen, instant))
+                first[key] = min(seen, instant)
+        earlier = self.connection.execute(
+            """
+            with read_before as (
+                select record_id, max(updated_at) as updated_at
+                from raw.kustomer_pass_reads
+                where resource = ? and record_id in (select record_id from _group_reads)
+                group by record_id
+            ),
+            read_now as (
+                select record_id, min(updated_at) as updated_at
+                from _group_reads group by record_id
             )
-            try:
-                earlier = self.connection.execute(
-                    """
-                    with read_before as (
-                        select record_id, max(updated_at) as updated_at
-                        from raw.kustomer_pass_reads
-                        where resource = ? and record_id in (select record_id from _pass_page)
-                        group by record_id
-                    )
-                    select min(r.updated_at) from read_before r
-                    join _pass_page p using (record_id)
-                    where p.updated_at > r.updated_at
-                    """,
-                    [kind],
-                ).fetchone()[0]
-            finally:
-                self.connection.unregister("_pass_page")
-            if earlier is not None:
-                moved.append(earlier)
+            select min(r.updated_at) from read_before r
+            join read_now p using (record_id)
+            where p.updated_at > r.updated_at
+            """,
+            [kind],
+        ).fetchone()[0]
+        if earlier is not None:
+            moved.append(earlier)
         return min(moved) if moved else None
 
-    def _remember(self, kind: str, keyed: list[tuple[str, datetime]]) -> None:
-        if not keyed:
-            return
-        ids, instants = zip(*keyed, strict=True)
-        self.connection.register(
-            "_pass_page", pa.table({"record_id": list(ids), "updated_at": list(instants)})
+    def _remember(self, kind: str) -> None:
+        """Add the group's reads to the pass's list (after its rows are written)."""
+        self.connection.execute(
+            """
+            insert into raw.kustomer_pass_reads
+            select ?, record_id, max(updated_at) from _group_reads group by record_id
+            """,
+            [kind],
         )
-        try:
-            self.connection.execute(
-                """
-                insert into raw.kustomer_pass_reads
-                select ?, record_id, max(updated_at) from _pass_page group by record_id
-                """,
-                [kind],
-            )
-        finally:
-            self.connection.unregister("_pass_page")
 
     # -- writers --------------------------------------------------------------------------
 
@@ -357,15 +347,13 @@ class KustomerPull:
             items.append((item, conversation_of(record)))
         # A message of a conversation deleted in Kustomer is not stored again, not even as a
         # rejection; one of a redacted conversation is stored without its text.
-        gone = self._conversations_where("deleted", {c for _, c in items if c})
+        gone, hushed = self._deleted_and_redacted({c for _, c in items if c})
         kept = [item for item, conversation in items if conversation not in gone]
         self.stats.in_deleted_conversations += len(items) - len(kept)
         items = kept
         for item in items:
             if isinstance(item, Rejection):
                 self._count_rejection(item, MESSAGE)
-        conversations = {m.conversation_id for m in items if isinstance(m, Message)}
-        hushed = self._conversations_where("redacted and not deleted", conversations)
         redacted += [
             m.message_id for m in items if isinstance(m, Message) and m.conversation_id in hushed
         ]
@@ -374,30 +362,24 @@ class KustomerPull:
         # records again would find nothing newer, and the days would never be rebuilt.
         changed_days.mark(self.connection, days)
         stats = load_messages(self.connection, items, sorted(set(names)), settings=self.settings)
-        self.stats.add_messages(stats)
-        self.stats.messages.rejected_by_reason.update(stats.rejected_by_reason)
-        if redacted:
-            forget_messages(self.connection, redacted, keep_rows=True)
-            self.stats.resources[MESSAGE].redacted += len(redacted)
-        removed = self._remove_messages(deleted)
+        self.stats.messages.add(stats)
+        self.stats.days_changed |= days
+        self._redact_messages(redacted)
+        self._remove_messages(deleted)
         self.stats.resources[MESSAGE].deleted += len(deleted)
-        self.stats.messages_removed += removed
         self.stats.resources[MESSAGE].written += stats.inserted + stats.updated
-        self.stats.days_changed |= days
 
-    def _remove_messages(self, ids: list[str]) -> int:
-        if not ids:
-            return 0
-        days = {
-            str(day)
-            for (day,) in self.connection.execute(
-                "select distinct cast(created_at as date) from raw.messages "
-                "where message_id in (select unnest(?))",
-                [ids],
-            ).fetchall()
-        }
-        self.stats.days_changed |= days
-        return forget_messages(self.connection, ids, keep_rows=False).messages_removed
+    def _remove_messages(self, ids: list[str]) -> None:
+        if ids:
+            forgotten = forget_messages(self.connection, ids, keep_rows=False)
+            self.stats.messages_removed += forgotten.messages_removed
+            self.stats.days_changed |= forgotten.days
+
+    def _redact_messages(self, ids: list[str]) -> None:
+        if ids:
+            forgotten = forget_messages(self.connection, ids, keep_rows=True)
+            self.stats.resources[MESSAGE].redacted += len(ids)
+            self.stats.days_changed |= forgotten.days
 
     def _days_changed_by(self, messages: list[Message]) -> set[str]:
         """The created days of the messages that are new or newer than the stored version
@@ -431,35 +413,25 @@ class KustomerPull:
             self.connection.unregister("_pulled")
         return {day for (day,) in rows}
 
-    def _conversations_where(self, condition: str, conversation_ids: set[str]) -> set[str]:
-        """Those of ``conversation_ids`` whose row in raw.conversations meets ``condition``."""
+    def _deleted_and_redacted(self, conversation_ids: set[str]) -> tuple[set[str], set[str]]:
+        """Those of ``conversation_ids`` deleted in Kustomer, and those redacted (not deleted)."""
         if not conversation_ids:
-            return set()
-        return {
-            conversation_id
-            for (conversation_id,) in self.connection.execute(
-                f"select conversation_id from raw.conversations "
-                f"where {condition} and conversation_id in (select unnest(?))",
-                [sorted(conversation_ids)],
-            ).fetchall()
-        }
+            return set(), set()
+        rows = self.connection.execute(
+            "select conversation_id, deleted from raw.conversations "
+            "where (deleted or redacted) and conversation_id in (select unnest(?))",
+            [sorted(conversation_ids)],
+        ).fetchall()
+        return {c for c, deleted in rows if deleted}, {c for c, deleted in rows if not deleted}
 
-    def _remove_messages_of_deleted_conversations(self) -> int:
-        if not self.connection.execute(
-            "select count(*) from raw.conversations where deleted"
-        ).fetchone()[0]:
-            return 0
-        ids = [
+    def _messages_of(self, conversation_ids: list[str]) -> list[str]:
+        return [
             message_id
             for (message_id,) in self.connection.execute(
-                """
-                select message_id from raw.messages where conversation_id in (
-                    select conversation_id from raw.conversations where deleted
-                )
-                """
+                "select message_id from raw.messages where conversation_id in (select unnest(?))",
+                [conversation_ids],
             ).fetchall()
         ]
-        return self._remove_messages(ids)
 
     def _write_rows(self, kind: str, records: list, to_row, upsert) -> list:
         self._replace_rejections(kind, records)
@@ -480,7 +452,7 @@ class KustomerPull:
         gone = [row.conversation_id for row in rows if row.deleted]
         if gone:
             self.stats.resources[CONVERSATION].deleted += len(gone)
-            self.stats.messages_removed += self._remove_messages_of_deleted_conversations()
+            self._remove_messages(self._messages_of(gone))
             # Their messages' rejected lines too (kept content names the conversation).
             self.connection.execute(
                 """
@@ -494,16 +466,8 @@ class KustomerPull:
             )
         hushed = [row.conversation_id for row in rows if row.redacted and not row.deleted]
         if hushed:
-            ids = [
-                message_id
-                for (message_id,) in self.connection.execute(
-                    "select message_id from raw.messages where conversation_id in (select unnest(?))",
-                    [hushed],
-                ).fetchall()
-            ]
-            forget_messages(self.connection, ids, keep_rows=True)
             self.stats.resources[CONVERSATION].redacted += len(hushed)
-            self.stats.resources[MESSAGE].redacted += len(ids)
+            self._redact_messages(self._messages_of(hushed))
 
     def _write_customers(self, records: list) -> None:
         rows = self._write_rows(CUSTOMER, records, customer_row, upsert_customers)
