@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .engines.routing import ENGINE_NAMES
 from .sources import READERS
+from .sources.location import is_s3
 from .text.prepare import POLICIES
 
 
@@ -32,6 +33,7 @@ ENV_BY_OPTION = {
     "source": "SENTIMENT_SOURCE_PATH",
     "format": "SENTIMENT_SOURCE_FORMAT",
     "warehouse": "SENTIMENT_WAREHOUSE_PATH",
+    "lake": "SENTIMENT_LAKE_ROOT",
     "engine": "SENTIMENT_ENGINE",
     "text_policy": "SENTIMENT_TEXT_POLICY",
     "workers": "SENTIMENT_WORKERS",
@@ -57,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--warehouse", help="DuckDB file [$SENTIMENT_WAREHOUSE_PATH, warehouse/sentiment.duckdb]"
+    )
+    run.add_argument(
+        "--lake",
+        help="lake mode: a folder or s3://bucket/prefix where the sources and marts are "
+        "written as Parquet and the models read them [$SENTIMENT_LAKE_ROOT; none]",
     )
     run.add_argument(
         "--engine",
@@ -110,7 +117,7 @@ def apply_run_options(args: argparse.Namespace, environ: dict[str, str]) -> None
         value = getattr(args, option)
         if value is None:
             continue
-        if option in ("source", "warehouse"):
+        if option in ("source", "warehouse") or (option == "lake" and not is_s3(value)):
             value = str(Path(value).resolve())
         environ[env_name] = str(value)
     home = args.dagster_home or environ.get("DAGSTER_HOME") or ".dagster_home"

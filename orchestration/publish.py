@@ -92,21 +92,27 @@ def fsync_directory(folder: Path) -> None:
 
 
 def published_tables(
-    cursor: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ...]
+    cursor: duckdb.DuckDBPyConnection,
+    catalog: str,
+    schemas: tuple[str, ...],
+    include_views: bool = False,
 ) -> list[tuple[str, str]]:
     """(schema, table) of every base table of ``schemas`` in ``catalog``, sorted.
 
     Views are left out on purpose: a view copied alone would point at models that are not
-    published. The marts are materialized as tables.
+    published. The marts are materialized as tables, except in lake mode, where each mart
+    is a view over its own Parquet file (dbt-duckdb's external materialization), which
+    ``include_views`` copies as a table.
     """
     placeholders = ", ".join("?" for _ in schemas)
+    kinds = "('BASE TABLE', 'VIEW')" if include_views else "('BASE TABLE')"
     return cursor.execute(
         f"""
         select table_schema, table_name
         from information_schema.tables
         where table_catalog = ?
           and table_schema in ({placeholders})
-          and table_type = 'BASE TABLE'
+          and table_type in {kinds}
         order by table_schema, table_name
         """,
         [catalog, *schemas],
@@ -122,7 +128,9 @@ def source_description(cursor: duckdb.DuckDBPyConnection, catalog: str) -> str:
 
 
 def publish_marts(
-    warehouse_connection: duckdb.DuckDBPyConnection, published_path: Path
+    warehouse_connection: duckdb.DuckDBPyConnection,
+    published_path: Path,
+    include_views: bool = False,
 ) -> PublishStats:
     """Copy every table of the published schemas from the (already open, read-write) warehouse
     connection into a NEW DuckDB file beside ``published_path`` (same folder, temporary name
@@ -157,7 +165,7 @@ def publish_marts(
     counts: dict[str, int] = {}
     try:
         catalog = cursor.execute("select current_database()").fetchone()[0]
-        tables = published_tables(cursor, catalog, PUBLISHED_SCHEMAS)
+        tables = published_tables(cursor, catalog, PUBLISHED_SCHEMAS, include_views)
         source = source_description(cursor, catalog)
 
         cursor.execute(f"attach {quote_literal(str(temporary))} as {target}")

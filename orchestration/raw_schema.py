@@ -234,6 +234,18 @@ create table if not exists raw.changed_days (
     changed_at timestamp not null
 );
 
+-- The files last written to the Parquet lake (orchestration/lake/writer.py), by lake root and
+-- key below it, with the fingerprint of their rows: a sync rewrites only what changed.
+create table if not exists raw.lake_files (
+    lake_root   varchar not null,
+    file_key    varchar not null,        -- e.g. messages/day=2024-01-31/data.parquet
+    table_name  varchar not null,
+    fingerprint varchar not null,        -- rows:bit_xor(hash(row)), or 'empty'
+    row_count   bigint not null,
+    written_at  timestamp not null,
+    primary key (lake_root, file_key)
+);
+
 -- Each successful dbt build: a fingerprint of what it read, the window it built (naive UTC,
 -- half-open) and when it was published. A build whose inputs are unchanged since the latest
 -- one, already published, is skipped (orchestration/build_state.py).

@@ -68,6 +68,50 @@ class WarehouseResource(dg.ConfigurableResource):
         "Empty: $SENTIMENT_DBT_DOCS, else on.",
     )
 
+    lake_root: str = Field(
+        default="",
+        description="Storage mode. Empty (and $SENTIMENT_LAKE_ROOT empty): the DuckDB file "
+        "alone. A folder or s3://bucket/prefix: the lake mode, in which the dbt sources are "
+        "also written there as hive-partitioned Parquet and the models read them, and the "
+        "marts are written back as Parquet (docs/scaling.md).",
+    )
+
+    s3_endpoint_url: str = Field(
+        default="",
+        description="S3 endpoint of a lake on S3, for DuckDB (boto3 reads the same variables). "
+        "Empty: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else AWS's own.",
+    )
+
+    s3_region: str = Field(
+        default="",
+        description="Region of a lake on S3. Empty: $AWS_REGION, else $AWS_DEFAULT_REGION, "
+        "else us-east-1.",
+    )
+
+    def lake_uri(self) -> str:
+        """The lake root (an absolute folder or an ``s3://`` URI); empty in DuckDB file mode."""
+        from .sources.location import is_s3
+
+        root = setting(self.lake_root, "SENTIMENT_LAKE_ROOT", "").strip()
+        if not root or is_s3(root):
+            return root.rstrip("/")
+        return str(Path(root).resolve())
+
+    def lake_s3_settings(self) -> dict[str, str]:
+        """DuckDB's S3 settings for a lake on S3; empty for a local lake or none."""
+        from .lake.duckdb_s3 import s3_settings
+        from .sources.location import is_s3
+
+        if not is_s3(self.lake_uri()):
+            return {}
+        endpoint = setting(
+            self.s3_endpoint_url,
+            "AWS_ENDPOINT_URL_S3",
+            os.environ.get("AWS_ENDPOINT_URL", ""),
+        )
+        region = setting(self.s3_region, "AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", ""))
+        return s3_settings(endpoint, region or "us-east-1")
+
     def writes_docs(self) -> bool:
         value = setting(self.dbt_docs, "SENTIMENT_DBT_DOCS", "on").strip().lower()
         if value not in ("on", "off"):
@@ -110,6 +154,11 @@ class WarehouseResource(dg.ConfigurableResource):
                 opened = True
                 try:
                     connection.execute(RAW_SCHEMA_DDL)
+                    if s3 := self.lake_s3_settings():
+                        # the marts of a lake on S3 are views over its Parquet files
+                        from .lake.duckdb_s3 import configure
+
+                        configure(connection, s3)
                     yield connection
                 finally:
                     # DuckDBResource closes the connection only when the block succeeds;
@@ -188,18 +237,45 @@ class ComprehendResource(dg.ConfigurableResource):
         default=0.0001,
         description="Price of one billed unit (100 characters), for the cost estimate.",
     )
+    async_threshold: int | None = Field(
+        default=None,
+        description="A run with more texts to score than this goes through asynchronous "
+        "jobs (StartSentimentDetectionJob) when async_s3_uri is set. "
+        "None: $SENTIMENT_COMPREHEND_ASYNC_THRESHOLD, else 100,000.",
+    )
+    async_s3_uri: str = Field(
+        default="",
+        description="s3://bucket/prefix where the jobs' input and output go (deleted once "
+        "stored). Empty: $SENTIMENT_COMPREHEND_ASYNC_S3_URI; empty too: no asynchronous jobs, "
+        "every run uses batch calls.",
+    )
+    data_access_role_arn: str = Field(
+        default="",
+        description="IAM role Comprehend assumes to read and write async_s3_uri (required "
+        "with it). Empty: $SENTIMENT_COMPREHEND_ROLE_ARN.",
+    )
+    s3_endpoint_url: str = Field(
+        default="",
+        description="S3 endpoint override for the jobs' files (tests, VPC endpoints). "
+        "Empty: $SENTIMENT_S3_ENDPOINT_URL, else boto3's own (AWS_ENDPOINT_URL_S3 or AWS's).",
+    )
+    async_max_active_jobs: int = Field(
+        default=10, description="Asynchronous jobs active at once (Comprehend allows 10)."
+    )
+    async_max_lines_per_job: int = Field(
+        default=1_000_000,
+        description="Documents (lines) per job, at most Comprehend's 1,000,000.",
+    )
+    async_poll_initial_s: float = Field(
+        default=5.0, description="First wait before asking about a job; doubles per poll."
+    )
+    async_poll_max_s: float = Field(default=60.0, description="Longest wait between polls.")
 
     def build_client(self):
         """A Comprehend client with explicit retry mode, attempts, timeouts and pool size."""
         import boto3
         from botocore.config import Config
 
-        region = (
-            self.region_name
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or "us-east-1"
-        )
         endpoint = setting(self.endpoint_url, "SENTIMENT_COMPREHEND_ENDPOINT_URL", "") or None
         config = Config(
             # total_max_attempts counts the first attempt; botocore's max_attempts would not.
@@ -209,7 +285,63 @@ class ComprehendResource(dg.ConfigurableResource):
             max_pool_connections=self.concurrency(),
         )
         return boto3.session.Session().client(
-            "comprehend", region_name=region, endpoint_url=endpoint, config=config
+            "comprehend", region_name=self.region(), endpoint_url=endpoint, config=config
+        )
+
+    def region(self) -> str:
+        return (
+            self.region_name
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
+
+    def build_s3_client(self):
+        """The S3 client for the jobs' files, with the same retry mode and attempts."""
+        import boto3
+        from botocore.config import Config
+
+        endpoint = setting(self.s3_endpoint_url, "SENTIMENT_S3_ENDPOINT_URL", "") or None
+        config = Config(
+            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout_s,
+            # An input file is tens of MB: give its upload more time than a batch call.
+            read_timeout=max(self.read_timeout_s, 120.0),
+            # An endpoint override is a local or private host: bucket.host would not resolve.
+            s3={"addressing_style": "path"} if endpoint else None,
+        )
+        return boto3.session.Session().client(
+            "s3", region_name=self.region(), endpoint_url=endpoint, config=config
+        )
+
+    def async_texts(self) -> int:
+        """The async threshold: more texts than this in a run go through jobs."""
+        if self.async_threshold is not None:
+            return self.async_threshold
+        return int(os.environ.get("SENTIMENT_COMPREHEND_ASYNC_THRESHOLD", "") or 100_000)
+
+    def job_settings(self):
+        """The asynchronous jobs' settings, or None when no S3 URI is configured."""
+        from .engines.comprehend_jobs import JobSettings
+
+        uri = setting(self.async_s3_uri, "SENTIMENT_COMPREHEND_ASYNC_S3_URI", "").strip()
+        if not uri:
+            return None
+        role = setting(self.data_access_role_arn, "SENTIMENT_COMPREHEND_ROLE_ARN", "").strip()
+        if not role:
+            raise ValueError(
+                f"Comprehend's asynchronous jobs write to {uri} and need the IAM role Comprehend "
+                "assumes to read and write there: set SENTIMENT_COMPREHEND_ROLE_ARN (or the "
+                "engine.comprehend.data_access_role_arn field), or unset "
+                "SENTIMENT_COMPREHEND_ASYNC_S3_URI to score every run with batch calls"
+            )
+        return JobSettings(
+            s3_uri=uri,
+            data_access_role_arn=role,
+            max_lines_per_job=self.async_max_lines_per_job,
+            max_active_jobs=self.async_max_active_jobs,
+            poll_initial_s=self.async_poll_initial_s,
+            poll_max_s=max(self.async_poll_max_s, self.async_poll_initial_s),
         )
 
     def concurrency(self) -> int:
@@ -225,11 +357,20 @@ class ComprehendResource(dg.ConfigurableResource):
     def build_engine(self) -> SentimentEngine:
         from .engines.comprehend import ComprehendEngine
 
+        jobs = self.job_settings()
+        if jobs is None:
+            dg.get_dagster_logger().info(
+                "Comprehend asynchronous jobs are off (SENTIMENT_COMPREHEND_ASYNC_S3_URI is "
+                "empty): runs of any size score through BatchDetectSentiment"
+            )
         return ComprehendEngine(
             self.build_client(),
             max_concurrency=self.concurrency(),
             max_requests_per_second=self.requests_per_second(),
             price_per_unit_usd=self.price_per_unit_usd,
+            jobs=jobs,
+            s3_client=self.build_s3_client() if jobs is not None else None,
+            async_threshold=self.async_texts(),
         )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -25,6 +26,8 @@ from ..build_state import (
     record_build_started,
 )
 from ..dbt_project import dbt_project, project_fingerprint
+from ..lake.layout import LAKE_TABLES
+from ..lake.step import publish_to_lake
 from ..partitions import WAREHOUSE_POOL, run_window
 from ..resources import WarehouseResource
 
@@ -33,22 +36,48 @@ from ..resources import WarehouseResource
 dbt_project.prepare_if_dev()
 
 
+def lake_vars(root: str, s3_settings: Mapping[str, str], httpfs_extension: str = "") -> dict:
+    """The ``--vars`` of the lake mode: the lake root the sources are read from (and the
+    marts written to) and, for a lake on S3, DuckDB's S3 settings and the httpfs extension
+    file to load. Nothing in DuckDB file mode. Credentials are never vars: DuckDB reads them
+    from the environment."""
+    if not root:
+        return {}
+    extra = {"httpfs_extension": httpfs_extension, **s3_settings} if s3_settings else {}
+    return {"lake_root": root, **extra}
+
+
+def warehouse_lake_vars(warehouse: WarehouseResource) -> dict:
+    """:func:`lake_vars` of the warehouse's configuration."""
+    from ..lake.duckdb_s3 import httpfs_extension_path
+
+    s3 = warehouse.lake_s3_settings()
+    return lake_vars(warehouse.lake_uri(), s3, httpfs_extension_path() if s3 else "")
+
+
 def dbt_vars(
-    warehouse_path: Path, window: tuple[datetime, datetime], memory_limit: str
+    warehouse_path: Path,
+    window: tuple[datetime, datetime],
+    memory_limit: str,
+    lake: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``--vars`` every dbt invocation gets: the warehouse file dbt's profile opens, its
-    DuckDB memory limit (the pipeline's own), and the run's partition window (naive UTC,
-    half-open) for the incremental models."""
+    DuckDB memory limit (the pipeline's own), the run's partition window (naive UTC,
+    half-open) for the incremental models, and the lake mode's vars (:func:`lake_vars`)."""
     return {
         "warehouse_path": str(warehouse_path),
         "memory_limit": memory_limit,
         "min_date": window[0].isoformat(sep=" "),
         "max_date": window[1].isoformat(sep=" "),
+        **(lake or {}),
     }
 
 
 def dbt_build_args(
-    warehouse_path: Path, window: tuple[datetime, datetime], memory_limit: str
+    warehouse_path: Path,
+    window: tuple[datetime, datetime],
+    memory_limit: str,
+    lake: Mapping[str, str] | None = None,
 ) -> list[str]:
     """``dbt build`` arguments: the models and their data tests, in one DAG-ordered run.
 
@@ -60,11 +89,13 @@ def dbt_build_args(
         "--exclude-resource-type",
         "unit_test",
         "--vars",
-        json.dumps(dbt_vars(warehouse_path, window, memory_limit), sort_keys=True),
+        json.dumps(dbt_vars(warehouse_path, window, memory_limit, lake), sort_keys=True),
     ]
 
 
-def dbt_docs_args(warehouse_path: Path, memory_limit: str) -> list[str]:
+def dbt_docs_args(
+    warehouse_path: Path, memory_limit: str, lake: Mapping[str, str] | None = None
+) -> list[str]:
     """``dbt docs generate`` arguments: the catalog of the built warehouse, and a single-file
     ``static_index.html`` that opens from disk without a web server. ``--no-compile`` reuses
     the manifest (the build has just compiled every model), which halves its time."""
@@ -75,7 +106,8 @@ def dbt_docs_args(warehouse_path: Path, memory_limit: str) -> list[str]:
         "--static",
         "--vars",
         json.dumps(
-            {"warehouse_path": str(warehouse_path), "memory_limit": memory_limit}, sort_keys=True
+            {"warehouse_path": str(warehouse_path), "memory_limit": memory_limit, **(lake or {})},
+            sort_keys=True,
         ),
     ]
 
@@ -107,7 +139,11 @@ def generate_docs(dbt: DbtCliResource, warehouse: WarehouseResource, project: st
         # parsed from the same files (the fingerprint says so)
         docs_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dbt_project.manifest_path, docs_dir / "manifest.json")
-        args = dbt_docs_args(warehouse.database_path(), warehouse.duckdb_memory_limit())
+        args = dbt_docs_args(
+            warehouse.database_path(),
+            warehouse.duckdb_memory_limit(),
+            warehouse_lake_vars(warehouse),
+        )
         dbt.cli(args, target_path=docs_dir).wait()
         (docs_dir / DOCS_STAMP).write_text(project)
     return docs_dir / "static_index.html"
@@ -150,7 +186,10 @@ translator = SentimentDbtTranslator(settings=DagsterDbtTranslatorSettings(enable
     pool=WAREHOUSE_POOL,
 )
 def sentiment_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    s3: S3Resource,
 ):
     """Staging views, intermediate and the marts (message, conversation, customer, daily and
     weekly trends, shifts, anomalies, topics), built and tested by ``dbt build`` against the
@@ -162,11 +201,17 @@ def sentiment_dbt_models(
     for every day; they take the run's days from its partition tags instead. The message
     fact is incremental: a run replaces the rows of its days (all of them in a run without
     partitions). The aggregate marts are rebuilt from it in full, so they stay right after
-    any mix of partition runs and backfills."""
+    any mix of partition runs and backfills.
+
+    In lake mode (``lake_root``) the models read the sources from the Parquet lake, which
+    this step first brings up to date (the writer assets publish their own tables; this
+    catches the topic and entity tables and anything written outside them), and the marts
+    are written back to the lake as Parquet."""
     # A subset chosen in the UI is built as asked; only whole builds are recorded and skipped.
     whole = not context.is_subset
     project = project_fingerprint()
     with warehouse.connect() as connection:
+        publish_to_lake(connection, warehouse, s3, LAKE_TABLES, context.log)
         # the run's days, and the older days a pull from the Kustomer API changed
         window, changed = changed_days.covering(connection, run_window(context.run.tags))
         inputs = inputs_fingerprint(connection)
@@ -195,7 +240,12 @@ def sentiment_dbt_models(
             with warehouse.connect() as connection:
                 changed_days.clear(connection, changed)
         return
-    args = dbt_build_args(warehouse.database_path(), window, warehouse.duckdb_memory_limit())
+    args = dbt_build_args(
+        warehouse.database_path(),
+        window,
+        warehouse.duckdb_memory_limit(),
+        warehouse_lake_vars(warehouse),
+    )
     yield from dbt.cli(args, context=context).stream()
     if whole:
         # after a subset, some models may be missing from the catalog: document whole builds

@@ -4,6 +4,8 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from ..ingest import IngestStats, load_files
+from ..lake.layout import INGEST_TABLES
+from ..lake.step import publish_to_lake
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, TextResource, WarehouseResource
 from ..source_manifest import files_to_read, record_files, window_is_current
@@ -50,7 +52,7 @@ def raw_messages(
     through scoring and the marts by the same run.
     """
     if source.source_format() == API_FORMAT:
-        return _pull_api(context, warehouse, kustomer, text.settings())
+        return _pull_api(context, warehouse, kustomer, s3, text.settings())
     location, fmt = source.location_uri(), source.source_format()
     window = utc_window(context)
     settings = text.settings()
@@ -76,6 +78,7 @@ def raw_messages(
             "unchanged file(s) that hold no message of these days or were loaded for them"
         )
         total = connection.execute("select count(*) from raw.messages").fetchone()[0]
+        lake = publish_to_lake(connection, warehouse, s3, INGEST_TABLES, context.log)
     context.log.info(
         f"{stats.rows} rows read: {stats.inserted} new, {stats.updated} updated, "
         f"{stats.unchanged} unchanged, {stats.rejected} rejected"
@@ -103,6 +106,7 @@ def raw_messages(
             "text_policy": settings.policy,
             "messages_redacted": stats.redacted,
             "stored_messages_brought_to_policy": tightened,
+            **lake,
             "dagster/row_count": total,
         }
     )
@@ -112,6 +116,7 @@ def _pull_api(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     kustomer: KustomerApiResource,
+    s3: S3Resource,
     settings: TextSettings,
 ) -> dg.MaterializeResult:
     client = kustomer.build_client()
@@ -138,6 +143,7 @@ def _pull_api(
                     (select count(*) from raw.customers)
                 """
             ).fetchone()
+            lake = publish_to_lake(connection, warehouse, s3, INGEST_TABLES, context.log)
     finally:
         client.close()
     messages = stats.messages
@@ -194,6 +200,7 @@ def _pull_api(
             "text_policy": settings.policy,
             "messages_redacted": messages.redacted,
             "stored_messages_brought_to_policy": tightened,
+            **lake,
             "dagster/row_count": total,
         }
     )

@@ -36,7 +36,8 @@ def published_marts(
             return dg.MaterializeResult(
                 metadata={"path": dg.MetadataValue.path(str(path)), "published": "unchanged"}
             )
-        stats = publish_marts(connection, path)
+        # in lake mode the marts are views over their Parquet files, copied as tables
+        stats = publish_marts(connection, path, include_views=bool(warehouse.lake_uri()))
         record_publish(connection)
     context.log.info(
         f"published {len(stats.tables)} tables to {stats.path} in {stats.seconds:.1f} s"

@@ -1,9 +1,12 @@
 """The ``message_scores`` asset."""
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from .. import changed_days
 from ..checks import CHECK_SPECS, score_checks
+from ..lake.layout import SCORE_TABLES
+from ..lake.step import publish_to_lake
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import EngineResource, TextResource, WarehouseResource
 from ..scoring import score_pending
@@ -26,6 +29,7 @@ def message_scores(
     engine: EngineResource,
     warehouse: WarehouseResource,
     text: TextResource,
+    s3: S3Resource,
 ) -> dg.MaterializeResult:
     """Each message's sentiment in ``raw.message_scores``: sentiment class, class
     probabilities, a -1..1 score, polarity (-1/0/1) and confidence, with the engine.
@@ -51,6 +55,7 @@ def message_scores(
         stats = score_pending(connection, router, window, settings)
         checks = score_checks(connection, window)
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]
+        lake = publish_to_lake(connection, warehouse, s3, SCORE_TABLES, context.log)
     context.log.info(
         f"{stats.messages} messages processed: {stats.texts_scored} texts scored, "
         f"{stats.cache_hits} cache hits, {stats.duplicates_in_run} repeats, unscored {dict(stats.unscored)}, "
@@ -77,6 +82,7 @@ def message_scores(
                 [{"message_id": m, "error": r} for m, r in stats.engine_errors[:MAX_LISTED_ERRORS]]
             ),
             **router.usage_metadata(),
+            **lake,
             "dagster/row_count": total,
         },
         check_results=checks,

@@ -12,6 +12,8 @@ from orchestration.assets.dbt import (
     dbt_docs_args,
     dbt_unit_test_args,
     docs_are_current,
+    lake_vars,
+    warehouse_lake_vars,
 )
 from orchestration.definitions import defs
 from orchestration.partitions import ALL_TIME, day_clusters, run_window
@@ -29,6 +31,31 @@ def test_dbt_build_args_pass_the_warehouse_path_and_the_window_as_vars():
         "min_date": "2026-01-09 00:00:00",
         "max_date": "2026-01-10 00:00:00",
     }
+
+
+def test_the_lake_mode_adds_its_root_and_for_s3_duckdbs_settings_as_vars(monkeypatch):
+    window = (datetime(2026, 1, 9), datetime(2026, 1, 10))
+    assert lake_vars("", {}) == {}
+    local = lake_vars("/lake", {})
+    assert local == {"lake_root": "/lake"}
+    args = dbt_build_args(Path("/data/w.duckdb"), window, "512MB", local)
+    assert json.loads(args[args.index("--vars") + 1])["lake_root"] == "/lake"
+
+    from orchestration.resources import WarehouseResource
+
+    for name in ("SENTIMENT_LAKE_ROOT", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "never-a-var")
+    assert warehouse_lake_vars(WarehouseResource()) == {}
+    on_s3 = warehouse_lake_vars(WarehouseResource(lake_root="s3://bucket/lake/"))
+    assert on_s3["lake_root"] == "s3://bucket/lake"
+    assert on_s3["s3_endpoint"] == "127.0.0.1:9000" and on_s3["s3_use_ssl"] == "false"
+    assert on_s3["s3_region"] == "us-east-1"
+    assert Path(on_s3["httpfs_extension"]).is_file()
+    assert "never-a-var" not in json.dumps(on_s3)  # credentials stay in the environment
+    monkeypatch.setenv("SENTIMENT_LAKE_ROOT", "relative/lake")
+    assert WarehouseResource().lake_uri() == str(Path("relative/lake").resolve())
 
 
 def test_the_dbt_profile_falls_back_to_the_pipelines_memory_limit():
