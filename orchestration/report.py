@@ -31,9 +31,12 @@ limit 5
 """
 
 
-def table_counts(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def table_counts(connection: duckdb.DuckDBPyConnection, prefix: str = "") -> dict[str, int]:
+    """Rows of each summary table whose name starts with ``prefix``, in the summary's order."""
     return {
-        t: connection.execute(f"select count(*) from {t}").fetchone()[0] for t in SUMMARY_TABLES
+        t: connection.execute(f"select count(*) from {t}").fetchone()[0]
+        for t in SUMMARY_TABLES
+        if t.startswith(prefix)
     }
 
 
@@ -49,9 +52,15 @@ def format_summary(
     docs: Path | None = None,
 ) -> str:
     """Rows per table, the five most negative conversations, and where to go next."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        counts = table_counts(connection)
+    # The marts are read from the published copy when there is one: in lake mode the
+    # warehouse's marts are views over Parquet files (on S3 they need httpfs and settings),
+    # while the copy holds them as tables, as analysts see them.
+    marts_file = published if published and Path(published).exists() else warehouse
+    with duckdb.connect(str(marts_file), read_only=True) as connection:
+        marts = table_counts(connection, "marts.")
         negative = most_negative_conversations(connection)
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        counts = table_counts(connection, "raw.") | marts
     width = max(len(name) for name in counts)
     lines = ["", "Rows per table:"]
     lines += [f"  {name:<{width}}  {count:>10,}" for name, count in counts.items()]

@@ -45,7 +45,8 @@ def s3_settings(endpoint_url: str, region: str) -> dict[str, str]:
 
 
 def configure(connection, settings: dict[str, str]) -> None:
-    """Load httpfs into ``connection``'s database and apply the S3 settings."""
+    """Load httpfs into ``connection``'s database and apply the S3 settings to it, globally:
+    cursors (which the publish copies through) are other connections to the same database."""
     connection.execute(f"load '{httpfs_extension_path()}'")
     for name, value in settings.items():
-        connection.execute(f"set {name} = '{value}'")
+        connection.execute(f"set global {name} = '{value}'")

@@ -25,6 +25,9 @@ PARTITION_KEY = "day"
 # Staged files are written under the lake root (so a local swap is one rename on the same
 # filesystem) but outside every table's folder, where no reader's glob looks.
 STAGING_DIR = "_staging"
+# Where dbt-duckdb's external materialization writes the marts (the profile's external_root):
+# <root>/marts/<model>.parquet. DuckDB's COPY does not create folders, so the writer does.
+MARTS_DIR = "marts"
 
 
 @dataclass(frozen=True)

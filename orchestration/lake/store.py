@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..sources.location import is_s3, split_s3_uri
-from .layout import STAGING_DIR
+from .layout import MARTS_DIR, STAGING_DIR
 
 
 class LakeStore(Protocol):
@@ -46,6 +46,8 @@ class LocalStore:
 
     def __init__(self, root: str):
         self.root = str(Path(root).resolve())
+        # S3 has no folders; a local lake needs the marts' folder before dbt writes there
+        (Path(self.root) / MARTS_DIR).mkdir(parents=True, exist_ok=True)
 
     def staging_dir(self) -> Path:
         parent = Path(self.root) / STAGING_DIR

@@ -6,7 +6,6 @@ import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import duckdb
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +14,7 @@ from orchestration.lake import LAKE_TABLES, sync_lake
 from orchestration.lake.duckdb_s3 import configure, s3_settings
 from orchestration.lake.layout import STAGING_DIR
 from orchestration.raw_schema import RAW_SCHEMA_DDL
+from tests.fakes.s3_server import MotoS3
 
 DAY = datetime(2024, 3, 1)
 
@@ -199,35 +199,29 @@ def test_the_tables_are_the_dbt_sources():
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def moto_s3():
+    with MotoS3() as s3:
+        yield s3
 
 
-def test_a_lake_on_s3_is_written_and_read_back_through_duckdb(warehouse, s3_endpoint, monkeypatch):
+def test_a_lake_on_s3_is_written_and_read_back_through_duckdb(warehouse, moto_s3, monkeypatch):
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket="lake")
+    client, bucket = moto_s3.client(), moto_s3.new_bucket("lake")
     add_messages(warehouse, 30)
-    root = "s3://lake/prod/v1"
+    root = f"s3://{bucket}/prod/v1"
     sync_lake(warehouse, root, s3_client=client)
-    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="lake")["Contents"])
+    keys = moto_s3.keys(bucket)
     assert "prod/v1/messages/day=2024-03-02/data.parquet" in keys
     assert "prod/v1/conversations/data.parquet" in keys
     assert len(keys) == 10
 
     reader = duckdb.connect()
-    configure(reader, s3_settings(s3_endpoint, "us-east-1"))
+    configure(reader, s3_settings(moto_s3.endpoint_url, "us-east-1"))
     query = f"select count(*) from read_parquet('{root}/messages/*/*.parquet', hive_partitioning = true)"
     assert reader.execute(query).fetchone() == (30,)
 
