@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-kustomer bench-text bench-reports clean
+.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-kustomer bench-comprehend-async bench-lake bench-text bench-reports clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -62,6 +62,16 @@ bench-reports: setup
 ## make bench-comprehend: the Comprehend engine vs the naive loop, on the fake endpoint
 bench-comprehend: setup
 	$(BIN)/python -m bench.comprehend
+
+## make bench-comprehend-async: Comprehend's asynchronous jobs on 1M texts against the fake endpoint
+## and moto's S3: the run's own overhead (target <= 60 s)
+bench-comprehend-async: setup
+	$(BIN)/python -m bench.comprehend_async
+
+## make bench-lake: the lake mode (a local folder and --s3 on moto) against the DuckDB file mode
+## at 1M messages, end to end (target <= 1.3x)
+bench-lake: setup
+	$(BIN)/python -m bench.lake
 
 ## make bench-kustomer: the Kustomer API pull of 100k messages vs the least time the rate limit
 ## allows, on the fake Kustomer server (250 requests per 6 s)

@@ -11,6 +11,12 @@ Each message goes to the first configured engine that supports its language. Its
 text is hashed with (language, engine, version); a hash already in ``raw.score_cache`` is
 reused, and each distinct missing text is scored once, so a rerun with no new input scores
 nothing (and, with a paid engine, bills nothing).
+
+An engine with a bulk path (Comprehend's asynchronous jobs) takes a large run's missing texts
+all at once: when the run has more pending messages than the engine's ``bulk_threshold``, its
+missing texts are held back chunk after chunk, and once every chunk is planned they go to
+``score_bulk`` if there are still more than the threshold (else to its batch calls). Their
+messages wait in the staged rows as scored, and those whose text failed are marked at the end.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ _ORPHANS_SQL = """
 delete from raw.message_scores
 where message_id not in (select message_id from raw.messages)
 """
+_COUNT_PENDING_SQL = f"select count(*) from ({_PENDING_SQL})"
 EVERYTHING = (datetime(1, 1, 1), datetime(9999, 12, 31))
 # Each chunk's rows wait here, unindexed; the scores are joined in once at the end.
 _CHUNK_ROWS_DDL = """
@@ -172,7 +179,7 @@ def _store_scores(connection, engine, language, digests, results, stats) -> dict
     return failures
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Wanted:
     """A distinct text to score: what is sent, in which language, to which engine."""
 
@@ -301,17 +308,16 @@ def score_pending(
     # usually; every text without a source language under detect=never), held until the end.
     workers = router.workers or os.cpu_count() or 1
     deferred = _Rows()
+    pending = {
+        "engines": [f"{name} {version}" for name, version in router.versions],
+        "routing": router.names,
+        "start": window[0],
+        "end": window[1],
+    }
+    bulk = _BulkQueue.for_run(connection, router, pending)
     with worker_pool(workers) as pool, connection.cursor() as reading:
         router.use_pool(pool)  # the local engine scores on the same workers
-        reader = reading.execute(
-            _PENDING_SQL,
-            {
-                "engines": [f"{name} {version}" for name, version in router.versions],
-                "routing": router.names,
-                "start": window[0],
-                "end": window[1],
-            },
-        ).fetch_record_batch(CHUNK_ROWS)
+        reader = reading.execute(_PENDING_SQL, pending).fetch_record_batch(CHUNK_ROWS)
         connection.execute(_CHUNK_ROWS_DDL)
         try:
             batches = iter(reader)
@@ -319,7 +325,7 @@ def score_pending(
             while chunk is not None:
                 rows = _prepared_rows(chunk, settings, deferred)
                 plan = _plan(connection, router, settings, rows, stats)
-                scoring = _submit_missing(plan.missing)
+                scoring = _submit_missing(bulk.hold(plan) if bulk else plan.missing)
                 # The workers score this chunk while this process reads the next one and
                 # queues its preparation, so neither side waits for the other.
                 chunk = _start_chunk(next(batches, None), pool, settings)
@@ -327,7 +333,10 @@ def score_pending(
             if deferred:
                 _decide_languages(connection, deferred, settings, stats)
                 plan = _plan(connection, router, settings, deferred, stats)
-                _score_and_finish(connection, plan, _submit_missing(plan.missing), settings, stats)
+                scoring = _submit_missing(bulk.hold(plan) if bulk else plan.missing)
+                _score_and_finish(connection, plan, scoring, settings, stats)
+            if bulk:
+                _mark_failures(connection, bulk.score(connection, stats), stats)
         finally:
             # An open reader keeps the database open even after its connection is closed,
             # and a failed run's traceback would keep the reader alive.
@@ -466,6 +475,111 @@ def _plan(
         connection.unregister("_wanted")
     missing = {d: v for d, v in wanted.items() if d not in cached}
     return _Plan(rows, status, reason, hashes, engine_name, engine_version, cached, missing)
+
+
+@dataclass
+class _BulkQueue:
+    """The missing texts held back for engines that score a large run at once (Comprehend's
+    asynchronous jobs), by hash: whether a run is large for an engine is known only once
+    every chunk is planned."""
+
+    engines: list[SentimentEngine]
+    texts: dict[str, _Wanted] = field(default_factory=dict)
+
+    @classmethod
+    def for_run(cls, connection, router: EngineRouter, pending: dict) -> _BulkQueue | None:
+        """A queue for the engines whose threshold the run may pass, else None. A pending
+        message has at most one text to score, so a run with no more pending messages than
+        an engine's threshold is scored batch by batch as it streams."""
+        candidates = [e for e in router if e.bulk_threshold is not None]
+        if not candidates:
+            return None
+        messages = connection.execute(_COUNT_PENDING_SQL, pending).fetchone()[0]
+        engines = [e for e in candidates if messages > e.bulk_threshold]
+        return cls(engines) if engines else None
+
+    def hold(self, plan: _Plan) -> dict[str, _Wanted]:
+        """Keep the plan's missing texts for bulk engines; return the others, to score now.
+
+        A text an earlier chunk already holds leaves ``plan.missing``, so that its messages
+        count as repeats, as they would had the earlier chunk scored it."""
+        now = {}
+        for digest, wanted in list(plan.missing.items()):
+            if not any(wanted.engine is engine for engine in self.engines):
+                now[digest] = wanted
+            elif digest in self.texts:
+                del plan.missing[digest]
+            else:
+                self.texts[digest] = wanted
+        return now
+
+    def score(self, connection, stats: ScoringStats) -> dict[str, ScoreFailure]:
+        """Score the held texts, each engine's in bulk if it has more than its threshold,
+        else in batches; every result is stored as it arrives. Returns the failures by hash."""
+        failures: dict[str, ScoreFailure] = {}
+        for engine in self.engines:
+            groups: dict[str, list[tuple[str, str]]] = {}  # language -> [(hash, text)]
+            for digest, wanted in self.texts.items():
+                if wanted.engine is engine:
+                    groups.setdefault(wanted.language, []).append((digest, wanted.text))
+            if sum(map(len, groups.values())) <= engine.bulk_threshold:
+                held = {d: w for d, w in self.texts.items() if w.engine is engine}
+                for _, language, part, results in _submit_missing(held):
+                    failures.update(
+                        _store_scores(connection, engine, language, part, results(), stats)
+                    )
+                continue
+            answered: set[str] = set()
+
+            def store(language, digests, results, engine=engine, answered=answered):
+                answered.update(digests)
+                failures.update(
+                    _store_scores(connection, engine, language, digests, results, stats)
+                )
+
+            engine.score_bulk(groups, store)
+            # Never stored as scored without a score, whatever the engine left out.
+            for items in groups.values():
+                for digest, _ in items:
+                    if digest not in answered:
+                        failures[digest] = ScoreFailure(
+                            "engine_error", "the engine returned no result"
+                        )
+        self.texts.clear()
+        return failures
+
+
+def _mark_failures(connection, failures: dict[str, ScoreFailure], stats: ScoringStats) -> None:
+    """Mark the staged messages whose held text failed (they were staged as scored)."""
+    if not failures:
+        return
+    connection.register(
+        "_failed_texts",
+        pa.table(
+            {
+                "text_hash": list(failures),
+                "status": [f.status for f in failures.values()],
+                "status_reason": [f.reason for f in failures.values()],
+            }
+        ),
+    )
+    try:
+        marked = connection.execute(
+            "select s.message_id, f.status, f.status_reason from _scored_rows s "
+            "join _failed_texts f using (text_hash) where s.status = 'scored'"
+        ).fetchall()
+        connection.execute(
+            "update _scored_rows set status = f.status, status_reason = f.status_reason "
+            "from _failed_texts f "
+            "where _scored_rows.text_hash = f.text_hash and _scored_rows.status = 'scored'"
+        )
+    finally:
+        connection.unregister("_failed_texts")
+    stats.scored_messages -= len(marked)
+    stats.unscored.update(status for _, status, _ in marked)
+    stats.engine_errors.extend(
+        (message_id, reason) for message_id, status, reason in marked if status == "engine_error"
+    )
 
 
 def _score_and_finish(connection, plan: _Plan, scoring, settings: TextSettings, stats) -> None:

@@ -9,7 +9,7 @@ assets only see this module: a new engine (Comprehend) drops in by implementing
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,6 +50,11 @@ def polarity_of(sentiment: str) -> int:
     return {"POSITIVE": 1, "NEGATIVE": -1}.get(sentiment, 0)
 
 
+# store(language, keys, results): how a bulk scorer hands over the results of the texts with
+# these keys, as they arrive.
+BulkStore = Callable[[str, list[str], list[SentimentScore | ScoreFailure]], None]
+
+
 class SentimentEngine(ABC):
     """Scores texts of one language. Implementations must be safe to call from an asset."""
 
@@ -58,6 +63,9 @@ class SentimentEngine(ABC):
     # How many texts the scoring stage hands over, and commits, at a time. A remote engine
     # sets it low, so that a run killed halfway loses only the requests in flight.
     commit_texts: int = 100_000
+    # A run with more texts than this for the engine scores them all at once through
+    # ``score_bulk`` (Comprehend's asynchronous jobs); None: the engine has no bulk path.
+    bulk_threshold: int | None = None
 
     def usage_metadata(self) -> dict[str, float]:
         """What the engine spent in this run (calls, billed units, cost), for the run's metadata."""
@@ -85,3 +93,9 @@ class SentimentEngine(ABC):
         self, texts: Sequence[str], language: str | None
     ) -> list[SentimentScore | ScoreFailure]:
         """Score texts of one language, answering in the same order."""
+
+    def score_bulk(self, texts: Mapping[str, Sequence[tuple[str, str]]], store: BulkStore) -> None:
+        """Score a large run's texts (``{language: [(key, text), ...]}``) at once, handing
+        results to ``store`` as they arrive, so that what was paid for is kept even if the run
+        fails later. Only engines with a ``bulk_threshold`` implement it."""
+        raise NotImplementedError(f"the {self.name} engine has no bulk path")

@@ -1,6 +1,7 @@
 """Amazon Comprehend through boto3: ``BatchDetectSentiment`` with the service's limits
 enforced here, partial failures retried one document at a time, a request-rate cap, and the
-billed units counted.
+billed units counted. A run with more texts than ``async_threshold`` goes through
+asynchronous jobs instead (``score_bulk``, see ``comprehend_jobs.py``) when they are configured.
 
 boto3 does not check Comprehend's limits (25 documents per batch, 5,000 bytes of UTF-8 per
 document); the real service rejects what breaks them, so this engine never sends it:
@@ -16,15 +17,20 @@ import math
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ..text.pieces import pack_pieces
 from .base import ScoreFailure, SentimentEngine, SentimentScore, polarity_of
 from .rate_limit import SlidingWindowLimiter
+
+if TYPE_CHECKING:
+    from .base import BulkStore
+    from .comprehend_jobs import JobSettings
 
 MAX_DOCUMENTS_PER_BATCH = 25
 MAX_DOCUMENT_BYTES = 5_000
@@ -52,6 +58,7 @@ FATAL_ERRORS = {
 }
 
 _LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+_SCORE_KEYS = tuple((label, label.title()) for label in _LABELS)  # SentimentScore's keys
 
 
 class ComprehendConfigurationError(RuntimeError):
@@ -71,7 +78,12 @@ def normalize_language(language: str | None) -> str:
 
 def billed_units(text: str) -> int:
     """Comprehend bills each document in units of 100 characters, at least 3."""
-    return max(3, math.ceil(len(text) / 100))
+    return billed_units_for_length(len(text))
+
+
+def billed_units_for_length(characters: int) -> int:
+    """The billed units of a document of this many characters."""
+    return max(3, math.ceil(characters / 100))
 
 
 @dataclass
@@ -84,9 +96,17 @@ class ComprehendUsage:
     item_errors: int = 0
     item_retries: int = 0
     failed_documents: int = 0
+    # Asynchronous jobs: started, completed, failed or stopped (or unreadable), their lines,
+    # the lines their output answered with an error, and the time spent waiting for them.
+    jobs_started: int = 0
+    jobs_completed: int = 0
+    jobs_failed: int = 0
+    job_lines: int = 0
+    job_line_errors: int = 0
+    job_wait_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, **counts: int) -> None:
+    def add(self, **counts: float) -> None:
         with self.lock:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
@@ -98,16 +118,24 @@ def combine_pieces(results: Sequence[dict], lengths: Sequence[int]) -> Sentiment
     A single piece keeps Comprehend's own label; several take the label with the largest
     combined probability."""
     total = sum(lengths) or 1
-    probabilities = {
-        label: sum(
-            r["SentimentScore"][label.title()] * n for r, n in zip(results, lengths, strict=True)
-        )
-        / total
-        for label in _LABELS
-    }
     if len(results) == 1:
-        sentiment = results[0]["Sentiment"]
+        # The same arithmetic as below (a sum of one term is that term), without the
+        # generators: asynchronous jobs combine a million single pieces.
+        (result,), (n,) = results, lengths
+        shares = result["SentimentScore"]
+        probabilities = {
+            "POSITIVE": shares["Positive"] * n / total,
+            "NEGATIVE": shares["Negative"] * n / total,
+            "NEUTRAL": shares["Neutral"] * n / total,
+            "MIXED": shares["Mixed"] * n / total,
+        }
+        sentiment = result["Sentiment"]
     else:
+        probabilities = {
+            label: sum(r["SentimentScore"][key] * n for r, n in zip(results, lengths, strict=True))
+            / total
+            for label, key in _SCORE_KEYS
+        }
         sentiment = max(_LABELS, key=lambda label: probabilities[label])
     return SentimentScore(
         sentiment=sentiment,
@@ -150,7 +178,12 @@ class ComprehendEngine(SentimentEngine):
         item_attempts: int = 3,
         item_backoff_s: float = 0.2,
         price_per_unit_usd: float = 0.0001,
+        jobs: JobSettings | None = None,
+        s3_client=None,
+        async_threshold: int = 100_000,
     ):
+        """``jobs`` (with ``s3_client``) turns asynchronous jobs on for runs of more than
+        ``async_threshold`` texts; without it every text goes through batch calls."""
         self.client = client
         self.max_concurrency = max(1, max_concurrency)
         self.price_per_unit_usd = price_per_unit_usd
@@ -161,6 +194,12 @@ class ComprehendEngine(SentimentEngine):
         self.commit_texts = self.max_concurrency * MAX_DOCUMENTS_PER_BATCH * 2
         self._limiter = SlidingWindowLimiter(max(1, int(max_requests_per_second)))
         client.meta.events.register("before-send.comprehend", self._before_send)
+        self.jobs = None
+        if jobs is not None:
+            from .comprehend_jobs import ComprehendJobs
+
+            self.jobs = ComprehendJobs(client, s3_client, jobs, self.usage)
+            self.bulk_threshold = async_threshold
 
     def _before_send(self, **_) -> None:
         # Every HTTP attempt, including botocore's own retries, waits for the rate cap.
@@ -178,7 +217,27 @@ class ComprehendEngine(SentimentEngine):
             "estimated_cost_usd": round(u.billed_units * self.price_per_unit_usd, 6),
             "document_errors_retried": u.item_retries,
             "documents_failed": u.failed_documents,
+            "comprehend_jobs_started": u.jobs_started,
+            "comprehend_jobs_failed": u.jobs_failed,
+            "comprehend_job_lines": u.job_lines,
+            "comprehend_job_line_errors": u.job_line_errors,
         }
+
+    def score_bulk(self, texts: Mapping[str, Sequence[tuple[str, str]]], store: BulkStore) -> None:
+        """Score a large run's texts through asynchronous jobs (see ``comprehend_jobs.py``);
+        each job's results are stored as soon as they are read."""
+        if self.jobs is None:
+            raise RuntimeError("Comprehend's asynchronous jobs are not configured")
+        supported = {}
+        for language, items in texts.items():
+            if normalize_language(language) in SUPPORTED_LANGUAGES:
+                supported[language] = items
+            elif items:
+                failure = ScoreFailure(
+                    "unsupported_language", f"Comprehend does not score language {language}"
+                )
+                store(language, [key for key, _ in items], [failure] * len(items))
+        self.jobs.score(supported, store)
 
     def score_batch(
         self, texts: Sequence[str], language: str | None

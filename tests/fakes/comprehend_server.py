@@ -14,6 +14,20 @@ text, supported languages) and records every violation, and it can inject faults
 (latency, throttling, server errors, per-document failures, a fatal auth error) according to
 a :class:`FaultPlan`.
 
+**Asynchronous jobs** (``StartSentimentDetectionJob``, ``DescribeSentimentDetectionJob``,
+``StopSentimentDetectionJob``, ``ListSentimentDetectionJobs``) read their input from S3 (give
+``s3_endpoint_url``: moto's server, see ``s3_server.py``), one document per line, and write
+``<output S3Uri>/<account>-SENTIMENT-<job id>/output/output.tar.gz`` as the service does: one
+JSON line per input line, ``{"File", "Line", "Sentiment", "SentimentScore"}`` or
+``{"File", "Line", "ErrorCode", "ErrorMessage"}`` (a line over 5,000 bytes is
+``DOCUMENT_SIZE_EXCEEDED``, invalid UTF-8 ``UNSUPPORTED_ENCODING``). A background thread does
+each job's work at once, and Describe reports COMPLETED when it is done (after
+``job_in_progress_polls`` more IN_PROGRESS answers). The plan can fail or stop jobs, inject
+line errors, drop output lines, split the archive and write ``Line`` as a string. The fake
+counts the jobs active at once (started, and not yet reported ended) and records a violation
+past Comprehend's 10; it also times its own work (``job_scoring_seconds``: the scorer alone),
+so a benchmark can tell it apart from the client's.
+
 Usage::
 
     with FakeComprehend(FaultPlan(throttle_rate=0.2)) as fake:
@@ -24,12 +38,16 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import io
 import json
+import queue
 import random
 import re
+import tarfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -48,6 +66,22 @@ TARGETED_LANGUAGES = frozenset({"en"})
 SINGLE_OPERATIONS = frozenset({"DetectSentiment", "DetectTargetedSentiment"})
 BATCH_OPERATIONS = frozenset({"BatchDetectSentiment", "BatchDetectTargetedSentiment"})
 TARGETED_OPERATIONS = frozenset({"DetectTargetedSentiment", "BatchDetectTargetedSentiment"})
+JOB_OPERATIONS = frozenset(
+    {
+        "StartSentimentDetectionJob",
+        "DescribeSentimentDetectionJob",
+        "StopSentimentDetectionJob",
+        "ListSentimentDetectionJobs",
+    }
+)
+# Comprehend's limit on active jobs of one kind, and the fake's account id in ARNs and paths.
+MAX_ACTIVE_JOBS = 10
+ACCOUNT = "123456789012"
+ACTIVE_STATUSES = frozenset({"SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED"})
+_ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+")
+_S3_URI = re.compile(r"s3://[a-z0-9][.\-a-z0-9]{1,61}[a-z0-9](/.*)?")
+# Line separators a one-document-per-line file must not hold inside a document.
+_LINE_SEPARATORS = ("\r", "\u2028", "\u2029")
 
 # HTTP status for error codes; anything not listed is a 400 client error.
 ERROR_STATUS = {
@@ -100,6 +134,14 @@ class FaultPlan:
     fatal_error: str | None = None
     fatal_after_requests: int | None = None
     seed: int = 0
+    # Asynchronous jobs, numbered from 0 in the order they were started under this plan.
+    failed_jobs: dict[int, str] = field(default_factory=dict)  # number -> FAILED, this Message
+    stopped_jobs: set[int] = field(default_factory=set)  # numbers that end STOPPED
+    job_in_progress_polls: int = 0  # IN_PROGRESS answers after a job's work is done
+    line_errors: dict[str, str] = field(default_factory=dict)  # a line's text -> its ErrorCode
+    dropped_lines: set[str] = field(default_factory=set)  # lines left out of the output
+    output_members: int = 1  # files the output archive holds (lines dealt out in turn)
+    line_as_string: bool = False  # "Line": "3" instead of 3
 
 
 @dataclass
@@ -113,6 +155,50 @@ class RequestRecord:
     status: int
     # The documents as sent, so tests can check what left the warehouse (no personal data).
     texts: tuple = ()
+
+
+@dataclass
+class FakeJob:
+    """One asynchronous job: what it was asked, what it read, and how it ends."""
+
+    number: int
+    job_id: str
+    name: str | None
+    language: str
+    input_uri: str
+    output_uri: str  # the archive's URI, as Describe reports it
+    role_arn: str
+    submitted: float  # epoch seconds
+    polls_left: int
+    status: str = "SUBMITTED"  # as last reported
+    message: str | None = None
+    ended: float | None = None
+    stop_requested: bool = False
+    outcome: tuple[str, str | None] | None = None  # (status, message) once the work is done
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
+    # The documents read, in order over the sorted input files (None: not valid UTF-8).
+    texts: list[str | None] = field(default_factory=list, repr=False)
+    files: list[str] = field(default_factory=list)
+
+    def properties(self) -> dict[str, Any]:
+        """``SentimentDetectionJobProperties`` as the service answers them."""
+        answer: dict[str, Any] = {
+            "JobId": self.job_id,
+            "JobArn": f"arn:aws:comprehend:us-east-1:{ACCOUNT}:sentiment-detection-job/{self.job_id}",
+            "JobStatus": self.status,
+            "SubmitTime": self.submitted,
+            "InputDataConfig": {"S3Uri": self.input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
+            "OutputDataConfig": {"S3Uri": self.output_uri},
+            "LanguageCode": self.language,
+            "DataAccessRoleArn": self.role_arn,
+        }
+        if self.name:
+            answer["JobName"] = self.name
+        if self.message:
+            answer["Message"] = self.message
+        if self.ended is not None:
+            answer["EndTime"] = self.ended
+        return answer
 
 
 class ComprehendError(Exception):
@@ -159,6 +245,21 @@ def sentiment_for(text: str) -> tuple[str, dict[str, float]]:
     score = {name: value / total for name, value in raw.items()}
     label = max(score, key=score.__getitem__).upper()  # ties go to the first listed
     return label, score
+
+
+def hashed_sentiment(text: str) -> tuple[str, dict[str, float]]:
+    """A cheap deterministic stand-in for :func:`sentiment_for`, for benchmarks at a million
+    lines (VADER would take minutes): four weights from the text's hash, normalised, the label
+    their argmax. Different texts almost always get different scores, so a text mapped back
+    to another's line shows."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    weights = [1 + int.from_bytes(digest[i : i + 2], "big") for i in range(0, 8, 2)]
+    total = sum(weights)
+    score = {
+        name: weight / total
+        for name, weight in zip(("Positive", "Negative", "Neutral", "Mixed"), weights, strict=True)
+    }
+    return max(score, key=score.__getitem__).upper(), score
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -235,14 +336,32 @@ class FakeComprehend:
     documents already failed once and restarts the ``fatal_after_requests`` count.
     """
 
-    def __init__(self, plan: FaultPlan | None = None):
+    def __init__(
+        self,
+        plan: FaultPlan | None = None,
+        s3_endpoint_url: str = "",
+        scorer: Callable[[str], tuple[str, dict[str, float]]] = sentiment_for,
+    ):
         self._lock = threading.Lock()
         self.requests: list[RequestRecord] = []
         self.billed: collections.Counter[str] = collections.Counter()
         # (operation, language, text): the same text in another language or call is another
-        # billable document, so "billed twice" is counted on this key.
+        # billable document, so "billed twice" is counted on this key. Job lines count as
+        # DetectSentiment, so a text billed in a batch and again in a job shows.
         self.billed_documents: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.violations: list[str] = []
+        # Asynchronous jobs: where their files are (settable until the first job starts),
+        # how documents are scored, the jobs by id, and the fake's own time on them.
+        self.s3_endpoint_url = s3_endpoint_url
+        self.scorer = scorer
+        self.jobs: dict[str, FakeJob] = {}
+        self.max_active_jobs = 0
+        self.job_scoring_seconds = 0.0
+        self.job_work_seconds = 0.0
+        self._tokens: dict[str, str] = {}
+        self._work: queue.Queue[FakeJob | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._s3 = None
         self.plan = plan if plan is not None else FaultPlan()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -262,6 +381,7 @@ class FakeComprehend:
             self._rng = random.Random(plan.seed)
             self._failed_once: set[str] = set()
             self._answered = 0
+            self._jobs_started = 0
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -280,6 +400,9 @@ class FakeComprehend:
         self._server = server
         self.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = serve_in_thread(server, "fake-comprehend")
+        self._worker = threading.Thread(target=self._work_jobs, name="fake-comprehend-jobs")
+        self._worker.daemon = True
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop serving and release the port."""
@@ -288,6 +411,10 @@ class FakeComprehend:
         stop_serving(self._server, self._thread)
         self._server = None
         self._thread = None
+        self._work.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+            self._worker = None
 
     # -- records ----------------------------------------------------------------------
 
@@ -305,6 +432,9 @@ class FakeComprehend:
             self.billed_documents.clear()
             self.violations.clear()
             self._answered = 0
+            self.max_active_jobs = 0
+            self.job_scoring_seconds = 0.0
+            self.job_work_seconds = 0.0
 
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
@@ -347,6 +477,11 @@ class FakeComprehend:
     ) -> dict[str, Any]:
         """Run the checks in service order and build the success body (or raise)."""
         self._check_fatal()
+        if operation in JOB_OPERATIONS:
+            if not isinstance(params, dict):
+                raise ComprehendError("SerializationException", "Request body is not a JSON object")
+            self._inject_request_faults()
+            return getattr(self, "_" + _snake(operation))(params)
         if operation not in SINGLE_OPERATIONS | BATCH_OPERATIONS:
             raise ComprehendError("InvalidRequestException", f"Unsupported operation {operation!r}")
         self._validate(operation, params, texts, language)
@@ -449,6 +584,261 @@ class FakeComprehend:
                 self._bill(operation, language, text)
                 results.append({"Index": index, **_result_for(operation, text)})
         return {"ResultList": results, "ErrorList": errors}
+
+    # -- asynchronous jobs ------------------------------------------------------------
+
+    def active_jobs(self) -> int:
+        """Jobs started and not yet reported ended."""
+        with self._lock:
+            return sum(job.status in ACTIVE_STATUSES for job in self.jobs.values())
+
+    def job_texts(self) -> list[str | None]:
+        """Every document every job read, in the order the jobs started."""
+        with self._lock:
+            jobs = sorted(self.jobs.values(), key=lambda job: job.number)
+        return [text for job in jobs for text in job.texts]
+
+    def _require(self, params: dict, name: str, kind: type = str) -> Any:
+        value = params.get(name)
+        if not isinstance(value, kind) or not value:
+            self._violation(f"StartSentimentDetectionJob: {name} missing or invalid")
+            raise ComprehendError("ValidationException", f"{name} is required")
+        return value
+
+    def _start_sentiment_detection_job(self, params: dict) -> dict[str, Any]:
+        """Validate strictly, queue the work, answer SUBMITTED (idempotent on the token)."""
+        token = params.get("ClientRequestToken")
+        with self._lock:
+            if token in self._tokens:
+                job = self.jobs[self._tokens[token]]
+                return {
+                    "JobId": job.job_id,
+                    "JobArn": job.properties()["JobArn"],
+                    "JobStatus": job.status,
+                }
+        source = self._require(params, "InputDataConfig", dict)
+        target = self._require(params, "OutputDataConfig", dict)
+        input_uri, output_uri = source.get("S3Uri"), target.get("S3Uri")
+        role, language = params.get("DataAccessRoleArn"), params.get("LanguageCode")
+        checks = [
+            (_is_s3_uri(input_uri), f"InputDataConfig.S3Uri {input_uri!r}"),
+            (
+                source.get("InputFormat") == "ONE_DOC_PER_LINE",
+                f"InputDataConfig.InputFormat {source.get('InputFormat')!r} (the fake reads "
+                "ONE_DOC_PER_LINE only, and the service's default is ONE_DOC_PER_FILE)",
+            ),
+            (_is_s3_uri(output_uri), f"OutputDataConfig.S3Uri {output_uri!r}"),
+            (
+                isinstance(role, str) and _ROLE_ARN.fullmatch(role) is not None,
+                f"DataAccessRoleArn {role!r}",
+            ),
+            (language in SUPPORTED_LANGUAGES, f"LanguageCode {language!r}"),
+        ]
+        problems = [problem for valid, problem in checks if not valid]
+        if problems:
+            self._violation("StartSentimentDetectionJob: invalid " + ", ".join(problems))
+            raise ComprehendError("InvalidRequestException", "Invalid " + "; ".join(problems))
+        if not self.s3_endpoint_url:
+            raise ComprehendError("InternalServerException", "the fake was given no S3 endpoint")
+        job_id = uuid.uuid4().hex
+        folder = output_uri if output_uri.endswith("/") else output_uri + "/"
+        with self._lock:
+            active = 1 + sum(job.status in ACTIVE_STATUSES for job in self.jobs.values())
+            if active > MAX_ACTIVE_JOBS:
+                self.violations.append(
+                    f"StartSentimentDetectionJob: {active} active jobs > {MAX_ACTIVE_JOBS}"
+                )
+                raise ComprehendError("TooManyRequestsException", "Concurrent job limit exceeded")
+            job = FakeJob(
+                number=self._jobs_started,
+                job_id=job_id,
+                name=params.get("JobName"),
+                language=language,
+                input_uri=input_uri,
+                output_uri=f"{folder}{ACCOUNT}-SENTIMENT-{job_id}/output/output.tar.gz",
+                role_arn=role,
+                submitted=time.time(),
+                polls_left=self.plan.job_in_progress_polls,
+            )
+            self._jobs_started += 1
+            self.jobs[job_id] = job
+            if token:
+                self._tokens[token] = job_id
+            self.max_active_jobs = max(self.max_active_jobs, active)
+        self._work.put(job)
+        return {"JobId": job_id, "JobArn": job.properties()["JobArn"], "JobStatus": job.status}
+
+    def _job(self, params: dict) -> FakeJob:
+        with self._lock:
+            job = self.jobs.get(params.get("JobId"))  # type: ignore[arg-type]
+        if job is None:
+            raise ComprehendError("JobNotFoundException", f"Job {params.get('JobId')!r} not found")
+        return job
+
+    def _describe_sentiment_detection_job(self, params: dict) -> dict[str, Any]:
+        """The job's properties; a poll moves it on (in progress until its work is done and
+        the plan's extra polls are spent)."""
+        job = self._job(params)
+        with self._lock:
+            if job.status in ACTIVE_STATUSES:
+                if not job.done.is_set():
+                    job.status = "STOP_REQUESTED" if job.stop_requested else "IN_PROGRESS"
+                elif job.polls_left > 0 and not job.stop_requested:
+                    job.polls_left -= 1
+                    job.status = "IN_PROGRESS"
+                else:
+                    status, message = job.outcome or ("FAILED", "no outcome")
+                    job.status = "STOPPED" if job.stop_requested else status
+                    job.message, job.ended = message, time.time()
+            return {"SentimentDetectionJobProperties": job.properties()}
+
+    def _stop_sentiment_detection_job(self, params: dict) -> dict[str, Any]:
+        job = self._job(params)
+        with self._lock:
+            if job.status not in ACTIVE_STATUSES:
+                raise ComprehendError(
+                    "InvalidRequestException", f"Job {job.job_id} has already ended ({job.status})"
+                )
+            job.stop_requested = True
+            job.status = "STOP_REQUESTED"
+            return {"JobId": job.job_id, "JobStatus": job.status}
+
+    def _list_sentiment_detection_jobs(self, params: dict) -> dict[str, Any]:
+        """Every job matching ``Filter``'s JobName and JobStatus, in one page."""
+        wanted = params.get("Filter") or {}
+        with self._lock:
+            found = [
+                job.properties()
+                for job in sorted(self.jobs.values(), key=lambda job: job.number)
+                if wanted.get("JobName") in (None, job.name)
+                and wanted.get("JobStatus") in (None, job.status)
+            ]
+        return {"SentimentDetectionJobPropertiesList": found}
+
+    def _work_jobs(self) -> None:
+        """The background worker: each job's work, in the order started."""
+        while (job := self._work.get()) is not None:
+            plan = self.plan
+            started = time.perf_counter()
+            try:
+                if job.number in plan.failed_jobs:
+                    job.outcome = ("FAILED", plan.failed_jobs[job.number])
+                elif job.number in plan.stopped_jobs or job.stop_requested:
+                    job.outcome = ("STOPPED", None)
+                else:
+                    self._run_job(job, plan)
+                    job.outcome = ("COMPLETED", None)
+            except Exception as error:  # noqa: BLE001 - the job fails, as the service's would
+                job.outcome = ("FAILED", f"INTERNAL_ERROR: {type(error).__name__}: {error}")
+            with self._lock:
+                self.job_work_seconds += time.perf_counter() - started
+            job.done.set()
+
+    def _s3_client(self):
+        if self._s3 is None:
+            from tests.fakes.s3_server import s3_client
+
+            self._s3 = s3_client(self.s3_endpoint_url)
+        return self._s3
+
+    def _run_job(self, job: FakeJob, plan: FaultPlan) -> None:
+        """Read every input file, score each line, write the output archive."""
+        s3 = self._s3_client()
+        bucket, prefix = _split_uri(job.input_uri)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        if not keys:
+            raise ValueError(f"no input files under {job.input_uri}")
+        output: list[bytes] = []
+        for key in keys:
+            name = key.rsplit("/", 1)[-1]
+            job.files.append(name)
+            lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().split(b"\n")
+            if lines and lines[-1] == b"":
+                lines.pop()  # the file's final newline ends its last line
+            output.extend(self._answer_lines(job, plan, name, lines))
+        members = max(1, plan.output_members)
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w:gz", compresslevel=1) as tar:
+            for number in range(members):
+                data = b"".join(output[number::members])
+                info = tarfile.TarInfo("output" if number == 0 else f"output-{number}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        out_bucket, out_key = _split_uri(job.output_uri)
+        s3.put_object(Bucket=out_bucket, Key=out_key, Body=archive.getvalue())
+
+    def _answer_lines(
+        self, job: FakeJob, plan: FaultPlan, name: str, lines: list[bytes]
+    ) -> list[bytes]:
+        """The output lines for one input file's lines."""
+        answers: list[dict[str, Any] | None] = []
+        scored: list[tuple[int, str]] = []
+        for number, raw in enumerate(lines):
+            text: str | None = None
+            if len(raw) > MAX_DOCUMENT_BYTES:
+                answers.append(
+                    _line_error(
+                        "DOCUMENT_SIZE_EXCEEDED",
+                        f"Document size {len(raw)} bytes exceeds the limit of {MAX_DOCUMENT_BYTES} bytes",
+                    )
+                )
+            else:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    answers.append(
+                        _line_error("UNSUPPORTED_ENCODING", "Document is not valid UTF-8")
+                    )
+                else:
+                    if any(mark in text for mark in _LINE_SEPARATORS):
+                        self._violation(
+                            f"job {job.job_id}: line {number} of {name} holds a line separator"
+                        )
+                    if text in plan.line_errors:
+                        answers.append(_line_error(plan.line_errors[text], "Injected line error"))
+                    elif text in plan.dropped_lines:
+                        answers.append(None)
+                    else:
+                        answers.append({})
+                        scored.append((number, text))
+            job.texts.append(text)
+        started = time.perf_counter()
+        results = [self.scorer(text) for _, text in scored]
+        elapsed = time.perf_counter() - started
+        with self._lock:
+            self.job_scoring_seconds += elapsed
+            for _, text in scored:
+                self.billed[text] += 1
+                self.billed_documents[("DetectSentiment", job.language, text)] += 1
+        for (number, _), (label, score) in zip(scored, results, strict=True):
+            answers[number] = {"Sentiment": label, "SentimentScore": score}
+        return [
+            json.dumps(
+                {"File": name, "Line": str(number) if plan.line_as_string else number, **answer}
+            ).encode()
+            + b"\n"
+            for number, answer in enumerate(answers)
+            if answer is not None
+        ]
+
+
+def _snake(operation: str) -> str:
+    """``StartSentimentDetectionJob`` -> ``start_sentiment_detection_job``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _is_s3_uri(value: Any) -> bool:
+    return isinstance(value, str) and _S3_URI.fullmatch(value) is not None
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _line_error(code: str, message: str) -> dict[str, str]:
+    return {"ErrorCode": code, "ErrorMessage": message}
 
 
 def _item_error(index: int, code: str, message: str) -> dict[str, Any]:

@@ -291,3 +291,230 @@ def test_concurrent_requests_are_all_recorded(fake):
     assert labels == ["POSITIVE"] * 64
     assert len(fake.requests) == 64
     assert sum(fake.billed.values()) == 64
+
+
+# --------------------------------------------------------------------------- async jobs
+
+ROLE = "arn:aws:iam::123456789012:role/comprehend-jobs"
+
+
+@pytest.fixture(scope="module")
+def moto_s3():
+    """moto's S3 server, started once for the job tests of this module."""
+    from tests.fakes.s3_server import MotoS3
+
+    with MotoS3() as server:
+        yield server
+
+
+@pytest.fixture
+def job_fake(moto_s3):
+    """A fault-free fake that reads and writes job files on moto, and a fresh bucket."""
+    with FakeComprehend(s3_endpoint_url=moto_s3.endpoint_url) as server:
+        yield server, moto_s3.new_bucket()
+
+
+def put_input(moto_s3, bucket: str, files: dict[str, bytes], prefix: str = "in/") -> str:
+    client = moto_s3.client()
+    for name, body in files.items():
+        client.put_object(Bucket=bucket, Key=prefix + name, Body=body)
+    return f"s3://{bucket}/{prefix}"
+
+
+def start_job(client, bucket: str, input_uri: str, **overrides):
+    request = {
+        "InputDataConfig": {"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
+        "OutputDataConfig": {"S3Uri": f"s3://{bucket}/out/"},
+        "DataAccessRoleArn": ROLE,
+        "LanguageCode": "en",
+        "JobName": "a-job",
+    } | overrides
+    return client.start_sentiment_detection_job(**request)
+
+
+def wait_for_end(client, job_id: str, polls: int = 200) -> list[dict]:
+    """Describe until the job ends; every answer's properties."""
+    seen = []
+    for _ in range(polls):
+        properties = client.describe_sentiment_detection_job(JobId=job_id)[
+            "SentimentDetectionJobProperties"
+        ]
+        seen.append(properties)
+        if properties["JobStatus"] in ("COMPLETED", "FAILED", "STOPPED"):
+            return seen
+        time.sleep(0.01)
+    raise AssertionError(f"job {job_id} did not end")
+
+
+def output_lines(moto_s3, uri: str) -> dict[str, list[dict]]:
+    """The JSON lines of each member of a job's output archive."""
+    import io
+    import json
+    import tarfile
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    data = moto_s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return {
+            member.name: [json.loads(line) for line in tar.extractfile(member)]
+            for member in tar
+            if member.isfile()
+        }
+
+
+def test_a_job_reads_its_input_from_s3_and_writes_output_like_the_service(job_fake, moto_s3):
+    fake, bucket = job_fake
+    big = ("word " * 1001).encode()  # 5,005 bytes
+    uri = put_input(
+        moto_s3,
+        bucket,
+        {
+            "a.txt": b"I love this\nThis is terrible\n",
+            "b.txt": b"Fine, thanks\n" + big + b"\n\xff\xfe broken\n",
+        },
+    )
+    client = make_client(fake)
+    started = start_job(client, bucket, uri)
+    assert started["JobStatus"] == "SUBMITTED" and len(started["JobId"]) == 32
+    (*_, final) = wait_for_end(client, started["JobId"])
+    assert final["JobStatus"] == "COMPLETED" and final["JobName"] == "a-job"
+    assert final["OutputDataConfig"]["S3Uri"] == (
+        f"s3://{bucket}/out/123456789012-SENTIMENT-{started['JobId']}/output/output.tar.gz"
+    )
+    (lines,) = output_lines(moto_s3, final["OutputDataConfig"]["S3Uri"]).values()
+    by_place = {(line["File"], line["Line"]): line for line in lines}
+    assert by_place[("a.txt", 0)]["Sentiment"] == sentiment_for("I love this")[0] == "POSITIVE"
+    assert by_place[("a.txt", 1)]["SentimentScore"] == sentiment_for("This is terrible")[1]
+    assert by_place[("b.txt", 1)]["ErrorCode"] == "DOCUMENT_SIZE_EXCEEDED"
+    assert by_place[("b.txt", 2)]["ErrorCode"] == "UNSUPPORTED_ENCODING"
+    assert len(lines) == 5 and fake.billed == {
+        "I love this": 1,
+        "This is terrible": 1,
+        "Fine, thanks": 1,
+    }
+    job = fake.jobs[started["JobId"]]
+    assert job.files == ["a.txt", "b.txt"] and job.texts[-1] is None
+    assert fake.max_active_jobs == 1 and fake.active_jobs() == 0 and not fake.violations
+    assert fake.job_scoring_seconds > 0
+
+
+def test_job_requests_are_validated_strictly(job_fake, moto_s3):
+    fake, bucket = job_fake
+    uri = put_input(moto_s3, bucket, {"a.txt": b"hello\n"})
+    client = make_client(fake, parameter_validation=False)
+    bad = [
+        {"InputDataConfig": {"S3Uri": uri}},  # no InputFormat: the service would read files whole
+        {"InputDataConfig": {"S3Uri": uri, "InputFormat": "ONE_DOC_PER_FILE"}},
+        {"DataAccessRoleArn": "my-role"},
+        {"LanguageCode": "sv"},
+        {"OutputDataConfig": {"S3Uri": "http://elsewhere/"}},
+    ]
+    for overrides in bad:
+        with pytest.raises(ClientError) as excinfo:
+            start_job(client, bucket, uri, **overrides)
+        assert error_code(excinfo) == "InvalidRequestException"
+    request = {"OutputDataConfig": {"S3Uri": f"s3://{bucket}/out/"}, "LanguageCode": "en"}
+    with pytest.raises(ClientError) as excinfo:
+        client.start_sentiment_detection_job(**request)  # no input, no role
+    assert error_code(excinfo) == "ValidationException"
+    assert len(fake.violations) == 6 and fake.jobs == {}
+
+
+def test_jobs_fail_stop_and_stay_in_progress_as_planned(job_fake, moto_s3):
+    fake, bucket = job_fake
+    fake.plan = FaultPlan(
+        failed_jobs={0: "NO_READ_ACCESS_TO_INPUT: denied"},
+        stopped_jobs={1},
+        job_in_progress_polls=3,
+    )
+    uri = put_input(moto_s3, bucket, {"a.txt": b"hello\n"})
+    client = make_client(fake)
+    ids = [start_job(client, bucket, uri)["JobId"] for _ in range(3)]
+    failed, stopped, slow = (wait_for_end(client, job_id) for job_id in ids)
+    assert failed[-1]["JobStatus"] == "FAILED"
+    assert failed[-1]["Message"] == "NO_READ_ACCESS_TO_INPUT: denied"
+    assert stopped[-1]["JobStatus"] == "STOPPED" and "Message" not in stopped[-1]
+    assert [p["JobStatus"] for p in slow][-4:] == ["IN_PROGRESS"] * 3 + ["COMPLETED"]
+    assert fake.max_active_jobs == 3 and fake.active_jobs() == 0
+
+
+def test_stop_and_list_jobs(job_fake, moto_s3):
+    fake, bucket = job_fake
+    fake.plan = FaultPlan(job_in_progress_polls=5)
+    uri = put_input(moto_s3, bucket, {"a.txt": b"hello\n"})
+    client = make_client(fake)
+    first = start_job(client, bucket, uri, JobName="first")["JobId"]
+    second = start_job(client, bucket, uri, JobName="second")["JobId"]
+    assert client.stop_sentiment_detection_job(JobId=first)["JobStatus"] == "STOP_REQUESTED"
+    assert wait_for_end(client, first)[-1]["JobStatus"] == "STOPPED"
+    with pytest.raises(ClientError) as excinfo:
+        client.stop_sentiment_detection_job(JobId=first)
+    assert error_code(excinfo) == "InvalidRequestException"
+    listed = client.list_sentiment_detection_jobs(Filter={"JobName": "second"})
+    assert [p["JobId"] for p in listed["SentimentDetectionJobPropertiesList"]] == [second]
+    every = client.list_sentiment_detection_jobs()["SentimentDetectionJobPropertiesList"]
+    assert [p["JobStatus"] for p in every] == ["STOPPED", "SUBMITTED"]
+    with pytest.raises(ClientError) as excinfo:
+        client.describe_sentiment_detection_job(JobId="nope")
+    assert error_code(excinfo) == "JobNotFoundException"
+
+
+def test_line_faults_members_and_string_line_numbers(job_fake, moto_s3):
+    fake, bucket = job_fake
+    fake.plan = FaultPlan(
+        line_errors={"two": "INTERNAL_SERVER_ERROR"},
+        dropped_lines={"three"},
+        output_members=2,
+        line_as_string=True,
+    )
+    uri = put_input(moto_s3, bucket, {"a.txt": b"one\ntwo\nthree\nfour\n"})
+    client = make_client(fake)
+    final = wait_for_end(client, start_job(client, bucket, uri)["JobId"])[-1]
+    members = output_lines(moto_s3, final["OutputDataConfig"]["S3Uri"])
+    assert list(members) == ["output", "output-1"]
+    lines = {line["Line"]: line for member in members.values() for line in member}
+    assert sorted(lines) == ["0", "1", "3"]  # "three" (line 2) dropped
+    assert lines["1"]["ErrorCode"] == "INTERNAL_SERVER_ERROR"
+    assert fake.billed == {"one": 1, "four": 1}
+
+
+def test_line_separators_inside_a_document_are_a_violation(job_fake, moto_s3):
+    fake, bucket = job_fake
+    uri = put_input(moto_s3, bucket, {"a.txt": "one\r\ntwo\u2028three\n".encode()})
+    client = make_client(fake)
+    wait_for_end(client, start_job(client, bucket, uri)["JobId"])
+    assert len(fake.violations) == 2  # "one\r" and "two\u2028three"
+    assert all("line separator" in violation for violation in fake.violations)
+
+
+def test_active_jobs_are_counted_and_more_than_ten_refused(job_fake, moto_s3):
+    fake, bucket = job_fake
+    uri = put_input(moto_s3, bucket, {"a.txt": b"hello\n"})
+    client = make_client(fake, max_attempts=0)
+    ids = [start_job(client, bucket, uri)["JobId"] for _ in range(10)]
+    assert fake.active_jobs() == 10 == fake.max_active_jobs
+    with pytest.raises(ClientError) as excinfo:
+        start_job(client, bucket, uri)
+    assert error_code(excinfo) == "TooManyRequestsException"
+    assert "11 active jobs > 10" in fake.violations[0]
+    wait_for_end(client, ids[0])
+    start_job(client, bucket, uri)  # a slot is free again
+    assert fake.max_active_jobs == 10
+
+
+def test_a_retried_start_with_the_same_token_starts_one_job(job_fake, moto_s3):
+    fake, bucket = job_fake
+    uri = put_input(moto_s3, bucket, {"a.txt": b"hello\n"})
+    client = make_client(fake)
+    first = start_job(client, bucket, uri, ClientRequestToken="token-1")
+    again = start_job(client, bucket, uri, ClientRequestToken="token-1")
+    assert first["JobId"] == again["JobId"] and len(fake.jobs) == 1
+
+
+def test_the_hashed_scorer_is_deterministic_and_tells_texts_apart():
+    from tests.fakes.comprehend_server import hashed_sentiment
+
+    label, score = hashed_sentiment("some text")
+    assert (label, score) == hashed_sentiment("some text") and label in LABELS
+    assert_score_sums_to_one(score)
+    assert len({tuple(hashed_sentiment(f"text {i}")[1].values()) for i in range(1000)}) == 1000
