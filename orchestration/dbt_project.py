@@ -23,7 +23,7 @@ def dbt_cli() -> DbtCliResource:
 
 # What dbt writes into the project folder, and the topics file (read by the message_topics
 # asset, not by dbt); none of it changes what the project parses to.
-_NOT_INPUTS = ("target", "logs", "dbt_packages", ".user.yml", "topics.yml")
+_NOT_INPUTS = ("target", "logs", "dbt_packages", ".user.yml", "topics.yml", "__pycache__")
 _STAMP = ".sentiment_manifest_inputs"
 
 
@@ -35,7 +35,7 @@ def project_fingerprint() -> str:
     digest = hashlib.sha256(f"{version('dbt-core')} {version('dbt-duckdb')}".encode())
     for path in sorted(DBT_PROJECT_DIR.rglob("*")):
         relative = path.relative_to(DBT_PROJECT_DIR)
-        if path.is_file() and relative.parts[0] not in _NOT_INPUTS:
+        if path.is_file() and not set(relative.parts).intersection(_NOT_INPUTS):
             digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

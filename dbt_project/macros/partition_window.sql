@@ -1,8 +1,8 @@
 {#- The run's partition window, half-open: created_at >= min_date and created_at < max_date.
     Dagster passes min_date and max_date through --vars; without them the window is all time. -#}
 {% macro in_partition_window(column='created_at') -%}
-    {{ column }} >= '{{ var("min_date") }}'::timestamp
-    and {{ column }} < '{{ var("max_date") }}'::timestamp
+    {{ column }} >= cast('{{ var("min_date") }}' as timestamp)
+    and {{ column }} < cast('{{ var("max_date") }}' as timestamp)
 {%- endmacro %}
 
 {#- Pre-hook of the incremental facts: a partition run first removes the window's rows, then

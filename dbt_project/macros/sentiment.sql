@@ -17,12 +17,14 @@
 {#- -1, 0 or 1 from a score in [-1, 1]: |score| < neutral_band is neutral (0), the band's edge
     is polar; null when the score is null. -#}
 {% macro polarity_from_score(score) -%}
-    case
-        when {{ score }} is null then null
-        when {{ score }} >= {{ var('neutral_band') }} then 1
-        when {{ score }} <= -{{ var('neutral_band') }} then -1
-        else 0
-    end::integer
+    cast(
+        case
+            when {{ score }} is null then null
+            when {{ score }} >= {{ var('neutral_band') }} then 1
+            when {{ score }} <= -{{ var('neutral_band') }} then -1
+            else 0
+        end as integer
+    )
 {%- endmacro %}
 
 {#- The counts and mean of a group of inbound messages (columns is_scored, sentiment, score),

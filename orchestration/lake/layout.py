@@ -10,8 +10,8 @@ Every table always has at least one file, so every engine can read its schema: a
 partitioned table with no rows has one empty file under ``day=1970-01-01``.
 
 The columns are exactly those of ``raw.<table>`` (orchestration/raw_schema.py); ``day`` exists
-only as the folder key. This is the contract the dbt project's lake hooks read
-(dbt_project/macros/lake_sources.sql).
+only as the folder key. This is the contract the dbt project's ``lake_source`` macro reads
+(dbt_project/macros/lake_sources.sql), on DuckDB and on Spark.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ with
 inbound as (
 
     select
-        cast(date_trunc('week', created_date) as date) as week_start,
+        cast({{ dbt.date_trunc('week', 'created_date') }} as date) as week_start,
         channel,
         is_scored,
         sentiment,
@@ -65,10 +65,10 @@ final as (
 
     select
         this_week.week_start,
-        isoyear(this_week.week_start) as iso_year,
+        {{ iso_year('this_week.week_start') }} as iso_year,
         weekofyear(this_week.week_start) as iso_week,
-        isoyear(this_week.week_start) || '-W'
-        || lpad(cast(weekofyear(this_week.week_start) as varchar), 2, '0') as week_label,
+        {{ iso_year('this_week.week_start') }} || '-W'
+        || lpad(cast(weekofyear(this_week.week_start) as {{ dbt.type_string() }}), 2, '0') as week_label,
         this_week.channel,
         this_week.inbound_message_count,
         this_week.scored_count,

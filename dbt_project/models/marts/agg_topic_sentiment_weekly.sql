@@ -27,9 +27,10 @@ final as (
 
     select
         week_start,
-        isoyear(week_start) as iso_year,
+        {{ iso_year('week_start') }} as iso_year,
         weekofyear(week_start) as iso_week,
-        isoyear(week_start) || '-W' || lpad(cast(weekofyear(week_start) as varchar), 2, '0') as week_label,
+        {{ iso_year('week_start') }} || '-W'
+        || lpad(cast(weekofyear(week_start) as {{ dbt.type_string() }}), 2, '0') as week_label,
         topic,
         mention_count,
         mean_score,

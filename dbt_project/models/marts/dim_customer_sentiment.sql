@@ -36,10 +36,10 @@ windowed as (
     select
         messages.*,
         as_of.as_of,
-        messages.created_at > as_of.as_of - to_days({{ window_days }}) as in_last_window,
+        messages.created_at > {{ dbt.dateadd('day', '-' ~ window_days, 'as_of.as_of') }} as in_last_window,
         (
-            messages.created_at > as_of.as_of - to_days(2 * {{ window_days }})
-            and messages.created_at <= as_of.as_of - to_days({{ window_days }})
+            messages.created_at > {{ dbt.dateadd('day', '-2 * ' ~ window_days, 'as_of.as_of') }}
+            and messages.created_at <= {{ dbt.dateadd('day', '-' ~ window_days, 'as_of.as_of') }}
         ) as in_prior_window
 
     from messages
@@ -51,7 +51,7 @@ customer_messages as (
 
     select
         customer_id,
-        any_value(as_of) as as_of,
+        {{ dbt.any_value('as_of') }} as as_of,
         count(distinct conversation_id) as conversation_count,
         min(created_at) as first_seen_at,
         max(created_at) as last_seen_at,

@@ -24,8 +24,8 @@ entities as (
         text_hash,
         entity_index,
         -- the same on every mention of an entity; the first mention's value, deterministically
-        arg_min(entity_text, mention_index) as entity_text,
-        arg_min(entity_type, mention_index) as entity_type,
+        {{ arg_min('entity_text', 'mention_index') }} as entity_text,
+        {{ arg_min('entity_type', 'mention_index') }} as entity_type,
         count(*) as mention_count,
         avg(score) as score,
         avg(positive) as positive,

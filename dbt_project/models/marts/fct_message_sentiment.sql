@@ -1,8 +1,13 @@
 -- One row per message, both directions, with its sentiment score (when scored).
--- Incremental by partition window: a run replaces the rows created in its window.
+-- DuckDB file mode: incremental by partition window, a run replaces the rows created in its
+-- window. Lake mode and Spark: rebuilt whole, like the other marts (a Parquet file or a Parquet
+-- table cannot delete a window's rows), so the window vars do not narrow it there.
 {{
     config(
-        materialized='incremental',
+        materialized=(
+            'incremental' if target.type == 'duckdb' and not var('lake_root', '')
+            else 'external' if target.type == 'duckdb' else 'table'
+        ),
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_partition_window() }}"

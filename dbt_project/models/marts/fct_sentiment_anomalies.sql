@@ -35,8 +35,9 @@ baselines as (
         -- the usual rate for the sampling error, pooled over the baseline days with one
         -- pseudo-message of each kind, so that a baseline that was always 0% (or 100%)
         -- negative still expects some chance variation instead of flagging any change
-        (sum(baseline.negative_count) + 1.0) / (sum(baseline.scored_count) + 2.0)
-            as usual_rate
+        -- (in doubles: Spark would divide the decimals 1.0 and 2.0 make to a rounded decimal)
+        (cast(sum(baseline.negative_count) as double) + 1.0)
+        / (cast(sum(baseline.scored_count) as double) + 2.0) as usual_rate
 
     from daily
     inner join daily as baseline
@@ -73,7 +74,7 @@ banded as (
 
     select
         *,
-        sqrt(baseline_stddev ^ 2 + sampling_stddev ^ 2) as band_stddev
+        sqrt(power(baseline_stddev, 2) + power(sampling_stddev, 2)) as band_stddev
 
     from judged
 
@@ -93,7 +94,7 @@ bounded as (
 final as (
 
     select
-        channel || ':' || strftime(day, '%Y-%m-%d') as anomaly_id,
+        channel || ':' || cast(day as {{ dbt.type_string() }}) as anomaly_id,
         day,
         channel,
         scored_count,

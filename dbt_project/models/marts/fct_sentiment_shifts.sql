@@ -122,7 +122,7 @@ around_first_reply as (
     -- inbound messages sent at the very second of the first reply are on neither side
     select
         scored_inbound.conversation_id,
-        any_value(first_replies.agent_replied_at) as agent_replied_at,
+        {{ dbt.any_value('first_replies.agent_replied_at') }} as agent_replied_at,
         {{ weighted_score(
             'scored_inbound.score',
             'scored_inbound.confidence',
@@ -187,7 +187,7 @@ final as (
         case when after_score < before_score then 'negative' else 'positive' end as direction,
         customer_id,
         conversation_id,
-        cast(previous_conversation_id as varchar) as previous_conversation_id,
+        cast(previous_conversation_id as {{ dbt.type_string() }}) as previous_conversation_id,
         channel,
         before_score,
         after_score,

@@ -28,7 +28,7 @@ final as (
         messages.created_at,
         messages.created_date,
         -- ISO week: Monday to Sunday, UTC
-        cast(date_trunc('week', messages.created_date) as date) as week_start,
+        cast({{ dbt.date_trunc('week', 'messages.created_date') }} as date) as week_start,
         topics.matched_terms,
         topics.sentence_count,
         topics.score,

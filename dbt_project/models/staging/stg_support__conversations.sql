@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('support', 'conversations') }}
+    select * from {{ lake_source('support', 'conversations') }}
 
 ),
 

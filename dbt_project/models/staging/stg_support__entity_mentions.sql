@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('support', 'entity_mentions') }}
+    select * from {{ lake_source('support', 'entity_mentions') }}
 
 ),
 

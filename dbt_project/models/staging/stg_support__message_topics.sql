@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('support', 'message_topics') }}
+    select * from {{ lake_source('support', 'message_topics') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('support', 'messages') }}
+    select * from {{ lake_source('support', 'messages') }}
 
 ),
 
