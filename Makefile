@@ -7,7 +7,7 @@ SAMPLE_MESSAGES ?= 20000
 SAMPLE := warehouse/sample/messages.jsonl
 WAREHOUSE := warehouse/sentiment.duckdb
 
-.PHONY: setup run test lint format ui bench bench-daily bench-comprehend bench-kustomer bench-comprehend-async bench-lake bench-text bench-reports clean
+.PHONY: setup run test test-spark lint format ui bench bench-daily bench-comprehend bench-kustomer bench-comprehend-async bench-lake bench-text bench-reports clean
 
 # The venv is rebuilt when the lock file or the package definition changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -26,6 +26,11 @@ run: setup
 ## make test: the whole test suite (unit, integration, end-to-end on ../shared/data)
 test: setup
 	$(BIN)/python -m pytest
+
+## make test-spark: the 100k sample's marts built on DuckDB and on Spark (Java 17), compared row
+## for row, numbers within 1e-9; exits non-zero on any difference (CI runs it after make test)
+test-spark: setup
+	$(BIN)/python -m bench.spark_equality --messages 100000
 
 lint: setup
 	$(BIN)/ruff check .
