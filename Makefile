@@ -30,6 +30,7 @@ test: setup
 ## make test-spark: the 100k sample's marts built on DuckDB and on Spark (Java 17), compared row
 ## for row, numbers within 1e-9; exits non-zero on any difference (CI runs it after make test)
 test-spark: setup
+	$(BIN)/python -m pytest -m spark
 	$(BIN)/python -m bench.spark_equality --messages 100000
 
 lint: setup

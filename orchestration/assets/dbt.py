@@ -214,7 +214,9 @@ def sentiment_dbt_models(
         publish_to_lake(connection, warehouse, s3, LAKE_TABLES, context.log)
         # the run's days, and the older days a pull from the Kustomer API changed
         window, changed = changed_days.covering(connection, run_window(context.run.tags))
-        inputs = inputs_fingerprint(connection)
+        # where the marts go is part of what a build made: a warehouse switched to (or from)
+        # a lake, or to another lake, must build again even though its rows are the same
+        inputs = f"{inputs_fingerprint(connection)}|lake={warehouse.lake_uri()}"
         current = (
             whole
             and context.run.tags.get(FORCE_BUILD_TAG) != "true"

@@ -72,9 +72,3 @@ LAKE_TABLES: dict[str, LakeTable] = {
         LakeTable("message_topics", "select t.* from raw.message_topics t", partitioned=False),
     )
 }
-
-# Which asset writes which lake tables (each publishes what it owns at the end of its run).
-INGEST_TABLES = ("messages", "conversations", "customers")
-SCORE_TABLES = ("message_scores",)
-ENTITY_TABLES = ("entity_mentions",)
-TOPIC_TABLES = ("message_topics",)

@@ -1,4 +1,8 @@
-"""The lake step every writer asset ends with: publish the tables it owns, in lake mode."""
+"""The lake step every writer asset ends with, in lake mode: bring the lake up to date.
+
+Every writer syncs every lake table, not only its own: a delete or a text policy also removes
+derived rows of other tables (scores, topics, entity mentions), and a file whose rows did not
+change costs only its fingerprint."""
 
 from __future__ import annotations
 

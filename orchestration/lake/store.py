@@ -40,6 +40,9 @@ class LakeStore(Protocol):
     def cleanup(self, staging: Path) -> None:
         """Remove a staging folder and whatever is left in it."""
 
+    def keys(self, table: str) -> list[str]:
+        """The keys of every Parquet file in a table's folder, as the readers' globs see them."""
+
 
 class LocalStore:
     """A lake in a local folder."""
@@ -69,6 +72,10 @@ class LocalStore:
     def cleanup(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
+    def keys(self, table: str) -> list[str]:
+        folder = Path(self.root) / table
+        return sorted(str(p.relative_to(self.root)) for p in folder.rglob("*.parquet"))
+
 
 class S3Store:
     """A lake under an ``s3://bucket/prefix``."""
@@ -94,6 +101,16 @@ class S3Store:
 
     def cleanup(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
+
+    def keys(self, table: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}{table}/")
+        return sorted(
+            item["Key"][len(self.prefix) :]
+            for page in pages
+            for item in page.get("Contents", [])
+            if item["Key"].endswith(".parquet")
+        )
 
 
 def open_store(root: str, s3_client: Any = None) -> LakeStore:

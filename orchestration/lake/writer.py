@@ -7,7 +7,8 @@ files whose fingerprint differs and deletes the files whose rows are all gone. S
 rerun, an edit of last month's message through the API, a delete or a stricter text policy
 each reach exactly the lake files they changed, without the writer being told which: one
 full scan of the table's fingerprints (about 0.1 s per million messages) instead of a list of
-touched days kept right by every code path that writes.
+touched days kept right by every code path that writes. Files in the table's folder that the
+warehouse does not want (a lake last written by another warehouse) are deleted.
 
 A file is written completely into a staging folder, then swapped in whole (see
 :mod:`.store`); the record in ``raw.lake_files`` follows the swap, so a sync killed halfway is
@@ -28,6 +29,8 @@ from .store import LakeStore, open_store
 
 # A partitioned table with no rows: its placeholder file holds the schema and nothing else.
 EMPTY_FINGERPRINT = "empty"
+# Days written by one partitioned COPY (see _write_files).
+DAYS_PER_COPY = 64
 
 
 @dataclass
@@ -74,7 +77,9 @@ def _sync_table(connection, store: LakeStore, table: LakeTable, stats: LakeSyncS
         ).fetchall()
     )
     stale = {key: value for key, value in wanted.items() if written.get(key) != value[1]}
-    gone = sorted(set(written) - set(wanted))
+    # What the store holds counts too: a lake written by another (or an older, restored)
+    # warehouse has files this one never recorded, and every reader's glob would read them.
+    gone = sorted((set(written) | set(store.keys(table.name))) - set(wanted))
     if stale:
         staging = store.staging_dir()
         try:
@@ -132,24 +137,31 @@ def _write_files(connection, table: LakeTable, stale: dict, staging: Path):
         )
         yield table.key(EMPTY_DAY), staged
         return
-    # One pass over the table for every stale day: DuckDB splits the rows into a folder per
-    # day (the same hive layout as the lake's), then each day's file is swapped in alone.
-    connection.execute(
-        f"""
-        copy (
-            select * from ({table.rows_sql}) r
-            where {PARTITION_KEY} in (select unnest($days::date[]))
-        ) to '{_quoted(staging / "days")}' (
-            format parquet, compression zstd, partition_by ({PARTITION_KEY}),
-            write_partition_columns false, filename_pattern 'data'
+    # One pass over the table per group of stale days: DuckDB splits the rows into a folder
+    # per day (the same hive layout as the lake's), then each day's file is swapped in alone.
+    # A group stays below DuckDB's partitioned_write_max_open_files (100): past it, DuckDB
+    # closes a day's file and opens another for the same day, and a day must be one file.
+    for start in range(0, len(days), DAYS_PER_COPY):
+        group = days[start : start + DAYS_PER_COPY]
+        target = staging / f"days{start}"
+        connection.execute(
+            f"""
+            copy (
+                select * from ({table.rows_sql}) r
+                where {PARTITION_KEY} in (select unnest($days::date[]))
+            ) to '{_quoted(target)}' (
+                format parquet, compression zstd, partition_by ({PARTITION_KEY}),
+                write_partition_columns false, filename_pattern 'data'
+            )
+            """,
+            {"days": group},
         )
-        """,
-        {"days": days},
-    )
-    for day in days:
-        folder = staging / "days" / f"{PARTITION_KEY}={day.isoformat()}"
-        (staged,) = folder.glob("*.parquet")
-        yield table.key(day), staged
+        for day in group:
+            folder = target / f"{PARTITION_KEY}={day.isoformat()}"
+            files = list(folder.glob("*.parquet"))
+            if len(files) != 1:
+                raise RuntimeError(f"expected one staged file for {folder}, found {len(files)}")
+            yield table.key(day), files[0]
 
 
 def _copy(connection, query: str, target: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -112,7 +113,9 @@ def test_the_sources_and_the_marts_are_parquet_files_in_the_lake(built):
     assert len(days) >= 20 and all(d.startswith("day=") for d in days)
     assert sorted(p.name for p in (lake / "message_scores").iterdir()) == days
     ingest = metadata(result, "raw_messages")
-    assert ingest["lake_files_written"] == len(days) + 2  # and conversations, customers
+    # every table is synced by every writer: the days, the four single-file tables, and the
+    # scores' empty placeholder (none are scored yet)
+    assert ingest["lake_files_written"] == len(days) + 5
     assert metadata(result, "message_scores")["lake_files_written"] == len(days)
     with duckdb.connect(str(tmp / "in_lake.duckdb"), read_only=True) as warehouse:
         # the models read the lake, not the raw tables
@@ -188,3 +191,18 @@ def test_a_lake_on_s3_gives_the_same_marts(built, monkeypatch):
     file_marts = published_marts(tmp / "file.published.duckdb")
     assert daily == len(file_marts["marts.agg_sentiment_daily"])
     assert_same_marts(file_marts, published_marts(tmp / "s3.published.duckdb"))
+
+
+def test_a_warehouse_switched_to_a_lake_builds_its_marts_there(built):
+    """Nothing new to read, but the marts have never been written to this lake."""
+    tmp, source, _, _ = built
+    shutil.copy(tmp / "file.duckdb", tmp / "switched.duckdb")
+    lake = tmp / "switched_lake"
+    result = run_job(tmp, "switched", source, {"SENTIMENT_LAKE_ROOT": str(lake)})
+    assert metadata(result, "raw_messages")["inserted"] == 0
+    marts = {p.stem for p in (lake / "marts").glob("*.parquet")}
+    assert {"fct_message_sentiment", "fct_conversation_sentiment"} <= marts
+    assert_same_marts(
+        published_marts(tmp / "file.published.duckdb"),
+        published_marts(tmp / "switched.published.duckdb"),
+    )

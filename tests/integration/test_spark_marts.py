@@ -14,7 +14,10 @@ import pytest
 
 from bench.spark_equality import MART_KEYS, marts, run, values_equal
 
+# The Spark build takes about 80 s; `make test` leaves it to `make test-spark` (which CI runs,
+# with the 100k equality check), the comparison's own unit test stays in the default suite.
 pytestmark = pytest.mark.integration
+spark = pytest.mark.spark
 
 
 def _java_missing() -> str:
@@ -37,6 +40,7 @@ def report(tmp_path_factory):
     return run(5_000, tmp_path_factory.mktemp("spark_marts"), file_mode=False, echo=lambda _: None)
 
 
+@spark
 def test_every_mart_is_built_on_both_engines_and_equal(report):
     assert [result.mart for result in report.spark] == marts()
     assert set(MART_KEYS) == set(marts()), "a mart without a key to match its rows on"
@@ -44,6 +48,7 @@ def test_every_mart_is_built_on_both_engines_and_equal(report):
     assert not different
 
 
+@spark
 def test_the_comparison_has_rows_to_compare(report):
     rows = {result.mart: result.rows["spark"] for result in report.spark}
     # the sample has no anomaly days at 5k; every other mart has rows, the planted Kustomer

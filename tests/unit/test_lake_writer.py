@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lake import LAKE_TABLES, sync_lake
+from orchestration.lake import LAKE_TABLES, sync_lake, writer
 from orchestration.lake.duckdb_s3 import configure, s3_settings
 from orchestration.lake.layout import STAGING_DIR
 from orchestration.raw_schema import RAW_SCHEMA_DDL
@@ -142,17 +142,68 @@ def test_an_empty_table_has_a_schema_file_until_it_has_days(warehouse, tmp_path)
 def test_a_sync_killed_between_the_swap_and_its_record_is_repaired(warehouse, tmp_path):
     add_messages(warehouse, 30)
     sync_lake(warehouse, str(tmp_path))
-    # the file was swapped in, the record of it lost (a kill in between): rewritten next time
     warehouse.execute("update raw.messages set body = 'late' where message_id = 'm0'")
-    warehouse.execute("delete from raw.lake_files where file_key like 'messages/day=2024-03-01%'")
-    (tmp_path / "messages/day=2024-03-01/data.parquet").unlink()
-    stats = sync_lake(warehouse, str(tmp_path))
-    assert stats.files_written == 1
+
+    # the edited day's file is swapped in, then the run dies before recording it
+    def killed(*_):
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer, "_record", killed)
+        with pytest.raises(KeyboardInterrupt):
+            sync_lake(warehouse, str(tmp_path), tables=["messages"])
+    recorded = "select fingerprint from raw.lake_files where file_key = ?"
+    key = "messages/day=2024-03-01/data.parquet"
+    stale = warehouse.execute(recorded, [key]).fetchone()
+    # the next sync sees the record behind the rows, writes the file again and records it
+    assert sync_lake(warehouse, str(tmp_path), tables=["messages"]).files_written == 1
+    assert warehouse.execute(recorded, [key]).fetchone() != stale
+    assert sync_lake(warehouse, str(tmp_path), tables=["messages"]).files_written == 0
     row = warehouse.execute(
-        f"select body from '{tmp_path}/messages/day=2024-03-01/data.parquet' "
-        "where message_id = 'm0'"
+        f"select body from '{tmp_path}/{key}' where message_id = 'm0'"
     ).fetchone()
     assert row == ("late",)
+
+
+def test_years_of_days_are_written_one_file_each(warehouse, tmp_path):
+    """More days than DuckDB keeps files open in one partitioned COPY (100)."""
+    warehouse.execute(
+        """
+        insert into raw.messages
+        select 'y' || range, 'c', 'u', 'chat', 'in', created, created, 'text', null, 'en',
+               'file.jsonl', range + 1, created, 'full'
+        from (select range, timestamp '2021-01-01' + to_hours(cast(hash(range) % 10000 as integer))
+                             as created from range(200000))
+        """
+    )
+    stats = sync_lake(warehouse, str(tmp_path), tables=["messages"])
+    days = warehouse.execute(
+        "select count(distinct cast(created_at as date)) from raw.messages"
+    ).fetchone()[0]
+    assert days > 400 and stats.files_written == days
+    assert len(files(tmp_path, "messages")) == days
+    total = warehouse.execute(
+        f"select count(*) from read_parquet('{tmp_path}/messages/*/*.parquet')"
+    ).fetchone()[0]
+    assert total == 200_000
+
+
+def test_files_another_warehouse_left_in_the_lake_are_removed(warehouse, tmp_path):
+    add_messages(warehouse, 30, day_offset=10)  # 2024-03-11 to 13
+    other = duckdb.connect()
+    other.execute(RAW_SCHEMA_DDL)
+    add_messages(other, 30)  # 2024-03-01 to 03, written by another warehouse first
+    sync_lake(other, str(tmp_path))
+    sync_lake(warehouse, str(tmp_path))
+    assert files(tmp_path, "messages") == [
+        "day=2024-03-11/data.parquet",
+        "day=2024-03-12/data.parquet",
+        "day=2024-03-13/data.parquet",
+    ]
+    total = warehouse.execute(
+        f"select count(*) from read_parquet('{tmp_path}/messages/*/*.parquet')"
+    ).fetchone()[0]
+    assert total == 30
 
 
 def test_a_reader_never_sees_half_a_day(warehouse, tmp_path):
