@@ -166,6 +166,10 @@ def _load(
     return stats
 
 
+# Rows of one insert into raw.messages (see _upsert).
+UPSERT_ROWS = 250_000
+
+
 def _upsert(connection, stats: IngestStats, window: Window | None) -> None:
     # The stage keeps one row per message id in place (no second copy of a million rows):
     # older versions of a repeated id are deleted from it, the later row winning a tie.
@@ -206,10 +210,20 @@ def _upsert(connection, stats: IngestStats, window: Window | None) -> None:
             {"start": window[0], "end": window[1]},
         ).fetchone()[0]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _UPDATE_COLUMNS)
-    connection.execute(
-        f"""
-        insert into raw.messages select * exclude (load_seq) from {STAGE}
-        on conflict (message_id) do update set {assignments}
-        where excluded.updated_at > messages.updated_at
-        """
-    )
+    # A first load inserts a million rows into a table with a primary key under the
+    # pipeline's memory limit: in one statement DuckDB buffered more than 768 MB at 1M rows
+    # (and ran out of memory now and then), so a large stage goes in slices of about
+    # UPSERT_ROWS rows by a hash of the id, each slice bounded, all in the caller's one
+    # transaction.
+    slices = max(1, -(-distinct_ids // UPSERT_ROWS))
+    for part in range(slices):
+        connection.execute(
+            f"""
+            insert into raw.messages
+            select * exclude (load_seq) from {STAGE}
+            where $slices = 1 or hash(message_id) % $slices = $part
+            on conflict (message_id) do update set {assignments}
+            where excluded.updated_at > messages.updated_at
+            """,
+            {"slices": slices, "part": part},
+        )

@@ -65,6 +65,24 @@ def test_duplicate_ids_keep_the_newest_update_in_and_across_loads(connection):
     assert connection.execute("select body from raw.messages").fetchone() == ("edited",)
 
 
+def test_a_large_load_upserted_in_slices_keeps_every_row_and_the_newest_version(
+    connection, monkeypatch
+):
+    from orchestration import ingest
+
+    monkeypatch.setattr(ingest, "UPSERT_ROWS", 7)  # 50 messages: 8 slices
+    first = [message(f"m{i}", f"first {i}", 10) for i in range(50)]
+    assert load_messages(connection, first, ["f.jsonl"]).inserted == 50
+    later = [message(f"m{i}", f"edit {i}", 12 if i % 2 else 9) for i in range(60)]
+    stats = load_messages(connection, later, ["g.jsonl"])
+    assert (stats.inserted, stats.updated, stats.unchanged) == (10, 25, 25)
+    bodies = dict(connection.execute("select message_id, body from raw.messages").fetchall())
+    assert len(bodies) == 60
+    for i in range(60):
+        newer = i >= 50 or i % 2
+        assert bodies[f"m{i}"] == (f"edit {i}" if newer else f"first {i}")
+
+
 def test_rejections_are_stored_and_replaced_on_rerun_of_the_same_file(connection):
     items = [message("m1"), Rejection("f.jsonl", 2, "{bad", "malformed JSON: x")]
     for _ in range(2):
