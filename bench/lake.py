@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.daily import split_by_day
-from bench.scale import RESULTS, measured, run_stats
+from bench.scale import RESULTS, measured, pipeline_command, run_stats
 
 TARGET = 1.3
 
@@ -40,20 +40,7 @@ def run_mode(work: Path, folder: Path, name: str, lake: str | None, env: dict) -
     """One first run of the main job into a fresh warehouse, with or without a lake."""
     home = work / f"{name}_home"
     home.mkdir()
-    command = [
-        sys.executable,
-        "-m",
-        "orchestration.cli",
-        "run",
-        "--source",
-        str(folder),
-        "--format",
-        "kustomer",
-        "--warehouse",
-        str(work / f"{name}_warehouse.duckdb"),
-        "--dagster-home",
-        str(home),
-    ]
+    command = pipeline_command(folder, work / f"{name}_warehouse.duckdb", home)
     if lake:
         command += ["--lake", lake]
     started = time.time()

@@ -150,6 +150,24 @@ def scored_texts(warehouse: Path) -> list[str]:
     return [row[0] for row in rows]
 
 
+def pipeline_command(folder: Path, warehouse: Path, home: Path) -> list[str]:
+    """``sentiment-warehouse run`` (the main job) over a folder of Kustomer files."""
+    return [
+        sys.executable,
+        "-m",
+        "orchestration.cli",
+        "run",
+        "--source",
+        str(folder),
+        "--format",
+        "kustomer",
+        "--warehouse",
+        str(warehouse),
+        "--dagster-home",
+        str(home),
+    ]
+
+
 def one_size(size: int, work: Path, skip_plain: bool) -> dict:
     from bench.vader_limit import vader_limit
     from orchestration.sample.generator import iter_sample_lines
@@ -164,20 +182,7 @@ def one_size(size: int, work: Path, skip_plain: bool) -> dict:
         "DBT_TARGET_PATH": str(work / "dbt_target"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "orchestration.cli",
-        "run",
-        "--source",
-        str(folder),
-        "--format",
-        "kustomer",
-        "--warehouse",
-        str(warehouse),
-        "--dagster-home",
-        str(home),
-    ]
+    command = pipeline_command(folder, warehouse, home)
     first_started = time.time()
     first = measured(command, env, work / "first.log")
     first |= run_stats(home, first_started)
