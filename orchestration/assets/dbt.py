@@ -26,7 +26,6 @@ from ..build_state import (
     record_build_started,
 )
 from ..dbt_project import dbt_project, project_fingerprint
-from ..lake.layout import LAKE_TABLES
 from ..lake.step import publish_to_lake
 from ..partitions import WAREHOUSE_POOL, run_window
 from ..resources import WarehouseResource
@@ -211,7 +210,7 @@ def sentiment_dbt_models(
     whole = not context.is_subset
     project = project_fingerprint()
     with warehouse.connect() as connection:
-        publish_to_lake(connection, warehouse, s3, LAKE_TABLES, context.log)
+        publish_to_lake(connection, warehouse, s3, context.log)
         # the run's days, and the older days a pull from the Kustomer API changed
         window, changed = changed_days.covering(connection, run_window(context.run.tags))
         # where the marts go is part of what a build made: a warehouse switched to (or from)

@@ -4,7 +4,6 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from ..ingest import IngestStats, load_files
-from ..lake.layout import LAKE_TABLES
 from ..lake.step import publish_to_lake
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import SourceResource, TextResource, WarehouseResource
@@ -78,7 +77,7 @@ def raw_messages(
             "unchanged file(s) that hold no message of these days or were loaded for them"
         )
         total = connection.execute("select count(*) from raw.messages").fetchone()[0]
-        lake = publish_to_lake(connection, warehouse, s3, LAKE_TABLES, context.log)
+        lake = publish_to_lake(connection, warehouse, s3, context.log)
     context.log.info(
         f"{stats.rows} rows read: {stats.inserted} new, {stats.updated} updated, "
         f"{stats.unchanged} unchanged, {stats.rejected} rejected"
@@ -143,7 +142,7 @@ def _pull_api(
                     (select count(*) from raw.customers)
                 """
             ).fetchone()
-            lake = publish_to_lake(connection, warehouse, s3, LAKE_TABLES, context.log)
+            lake = publish_to_lake(connection, warehouse, s3, context.log)
     finally:
         client.close()
     messages = stats.messages

@@ -5,7 +5,6 @@ from dagster_aws.s3 import S3Resource
 
 from .. import changed_days
 from ..checks import CHECK_SPECS, score_checks
-from ..lake.layout import LAKE_TABLES
 from ..lake.step import publish_to_lake
 from ..partitions import PARTITIONED_WRITER, utc_window
 from ..resources import EngineResource, TextResource, WarehouseResource
@@ -55,7 +54,7 @@ def message_scores(
         stats = score_pending(connection, router, window, settings)
         checks = score_checks(connection, window)
         total = connection.execute("select count(*) from raw.message_scores").fetchone()[0]
-        lake = publish_to_lake(connection, warehouse, s3, LAKE_TABLES, context.log)
+        lake = publish_to_lake(connection, warehouse, s3, context.log)
     context.log.info(
         f"{stats.messages} messages processed: {stats.texts_scored} texts scored, "
         f"{stats.cache_hits} cache hits, {stats.duplicates_in_run} repeats, unscored {dict(stats.unscored)}, "

@@ -6,15 +6,14 @@ change costs only its fingerprint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from ..sources.location import is_s3
 from .writer import sync_lake
 
 
-def publish_to_lake(connection, warehouse, s3, tables: Iterable[str], log) -> dict[str, Any]:
-    """Sync ``tables`` to the warehouse's lake, if it has one; the run's metadata about it.
+def publish_to_lake(connection, warehouse, s3, log) -> dict[str, Any]:
+    """Sync every table to the warehouse's lake, if it has one; the run's metadata about it.
 
     ``warehouse`` is the WarehouseResource, ``s3`` dagster-aws's S3Resource (its client
     writes a lake on S3)."""
@@ -22,7 +21,7 @@ def publish_to_lake(connection, warehouse, s3, tables: Iterable[str], log) -> di
     if not root:
         return {}
     client = s3.get_client() if is_s3(root) else None
-    stats = sync_lake(connection, root, tables, client)
+    stats = sync_lake(connection, root, s3_client=client)
     log.info(
         f"lake {root}: {stats.files_written} file(s) written ({stats.rows_written} rows), "
         f"{stats.files_deleted} deleted, in {stats.seconds:.1f} s"

@@ -4,7 +4,6 @@ local folder and on S3 (moto's server), gives the marts of the DuckDB file mode.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from bench.spark_equality import values_equal
 from orchestration.definitions import defs
 from orchestration.lake.duckdb_s3 import configure, s3_settings
 from orchestration.publish import PUBLISHED_SCHEMAS
@@ -66,18 +66,12 @@ def published_marts(path: Path) -> dict[str, list[dict]]:
     return marts
 
 
-def same_value(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
-    return a == b
-
-
 def assert_same_marts(expected: dict, actual: dict) -> None:
     assert sorted(actual) == sorted(expected)
     for name, rows in expected.items():
         assert len(actual[name]) == len(rows), name
         for want, got in zip(rows, actual[name], strict=True):
-            different = [c for c in want if not same_value(want[c], got.get(c))]
+            different = [c for c in want if not values_equal(want[c], got.get(c))]
             assert not different, (name, {c: (want[c], got.get(c)) for c in different})
 
 
